@@ -1,0 +1,101 @@
+"""Frozen result dataclasses shared across the package. Each has ``to_dict()`` for JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class _ToDict:
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+
+@dataclass(frozen=True)
+class MediaInfo(_ToDict):
+    """What ``avts.media.probe`` learns about a file. Times are in seconds."""
+
+    path: Path
+    duration_s: float  # overlap of the audio and video streams (what is usable for sync)
+    container: str  # FFmpeg format name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    has_video: bool
+    has_audio: bool
+    video_codec: str | None = None
+    video_fps: float | None = None  # measured from presentation timestamps, not the header
+    width: int | None = None
+    height: int | None = None
+    video_start_s: float | None = None  # first video presentation time
+    video_duration_s: float | None = None
+    audio_codec: str | None = None
+    audio_sr_hz: int | None = None
+    audio_channels: int | None = None
+    audio_start_s: float | None = None  # first audio presentation time
+    audio_duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class SkippedFile(_ToDict):
+    """A file the corpus index left out, with the one-line reason."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class SyncAccuracy(_ToDict):
+    """Sync classification accuracy on held-out pairs, one number per negative kind."""
+
+    easy: float  # positives vs. audio from another video
+    hard: float  # positives vs. same video, non-overlapping window
+    superhard: float  # positives vs. same video, small overlapping shift
+    positive: float  # accuracy on positives alone (recall at the threshold)
+    threshold: float  # distance threshold chosen on validation data
+    n_pairs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EpochMetrics(_ToDict):
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_accuracy: float  # pair accuracy at the best threshold, on the epoch's validation mix
+    lr: float
+    clips_per_s: float
+    hard_fraction: float  # share of negatives that were hard during this epoch
+    skipped_samples: int
+
+
+@dataclass(frozen=True)
+class TrainResult(_ToDict):
+    run_dir: Path
+    last_checkpoint: Path
+    best_checkpoint: Path
+    epochs: list[EpochMetrics]
+    train_seconds: float
+    skipped_files: list[SkippedFile]
+    stopped_early: str | None = None  # reason, when training ended before the last epoch
+
+
+@dataclass(frozen=True)
+class DemoSummary(_ToDict):
+    sync_accuracy: SyncAccuracy
+    checkpoint: Path
+    train_seconds: float
+    total_seconds: float
+    plot: Path
+    n_train_videos: int
+    n_eval_videos: int
