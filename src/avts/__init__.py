@@ -1,0 +1,22 @@
+"""avts: Audio-Visual Temporal Synchronization (Korbar, Tran, Torresani, NeurIPS 2018).
+
+The public API lives in ``avts.api`` and is re-exported here lazily, so that importing the
+package (and ``avts --help``) stays instant.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_API = ("probe", "synthesize", "load_config", "prepare_data", "train", "load_model",
+        "evaluate_sync", "demo")
+
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from avts import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'avts' has no attribute {name!r}")

@@ -46,6 +46,11 @@ class MediaInfo(_ToDict):
     audio_start_s: float | None = None  # first audio presentation time
     audio_duration_s: float | None = None
 
+    @property
+    def start_s(self) -> float:
+        """Start of the usable span: the later of the two stream starts."""
+        return max(self.video_start_s or 0.0, self.audio_start_s or 0.0)
+
 
 @dataclass(frozen=True)
 class SkippedFile(_ToDict):
@@ -72,7 +77,10 @@ class EpochMetrics(_ToDict):
     epoch: int
     train_loss: float
     val_loss: float
-    val_accuracy: float  # pair accuracy at the best threshold, on the epoch's validation mix
+    val_accuracy: float  # mean of the easy and hard accuracies below (model selection metric)
+    val_accuracy_easy: float  # positives vs. easy negatives, at the threshold chosen on val
+    val_accuracy_hard: float  # positives vs. hard negatives, at the same threshold
+    threshold: float  # pair-score threshold chosen on the validation pairs
     lr: float
     clips_per_s: float
     hard_fraction: float  # share of negatives that were hard during this epoch

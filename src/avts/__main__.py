@@ -1,0 +1,5 @@
+import sys
+
+from avts.cli import main
+
+sys.exit(main())

@@ -1,0 +1,171 @@
+"""The public Python API. Every function returns a dataclass or a path; nothing prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from avts.config import Config, apply_overrides, load_yaml, save_yaml, tiny
+from avts.errors import DatasetError
+from avts.types import DemoSummary, MediaInfo, SkippedFile, SyncAccuracy, TrainResult
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Streams, durations, measured frame rate and start times of one media file."""
+    from avts.media import probe as _probe
+
+    return _probe(path)
+
+
+def synthesize(out_dir: str | Path, num_videos: int, seed: int = 0,
+               progress: Progress | None = None) -> list[Path]:
+    """Write ``num_videos`` synthetic H.264/AAC videos plus ``labels.csv`` and ``events.csv``."""
+    from avts.data.synthetic import synthesize as _synthesize
+
+    return _synthesize(out_dir, num_videos, seed, progress=progress)
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = (),
+                preset: str | None = None) -> Config:
+    """Paper defaults (or a preset), then a YAML file, then ``section.key=value`` overrides."""
+    from avts.config import PRESETS
+
+    base = PRESETS[preset]() if preset else Config()
+    cfg = load_yaml(path, base=base) if path else base
+    return apply_overrides(cfg, list(overrides))
+
+
+@dataclass
+class PreparedData:
+    train: object  # ClipStore
+    val: object  # ClipStore
+    skipped: list[SkippedFile]
+
+
+def prepare_data(data_dir: str | Path, cfg: Config, progress: Progress | None = None
+                 ) -> PreparedData:
+    """Index a folder, split it by video, and load both sides (bad files are skipped)."""
+    from avts.data.corpus import index_corpus, split_by_video
+    from avts.data.dataset import ClipStore
+    from avts.data.pairs import min_duration_for
+
+    min_s = cfg.data.min_duration_s or min_duration_for(cfg.data.clip.duration_s, cfg.data.pairs)
+    index = index_corpus(data_dir, min_s, cache_dir=cfg.data.cache_dir, progress=progress)
+    if len(index.videos) < 2:
+        raise DatasetError(f"{data_dir}: need at least 2 usable videos of >= {min_s:.1f} s with "
+                           f"audio and video, found {len(index.videos)} "
+                           f"({len(index.skipped)} skipped)")
+    train_infos, val_infos = split_by_video(index.videos, cfg.data.val_fraction, cfg.train.seed)
+    sr = cfg.data.mel.sr_hz
+    train = ClipStore(train_infos, cfg.data.clip, sr, preload=cfg.data.preload)
+    val = ClipStore(val_infos, cfg.data.clip, sr, preload=cfg.data.preload)
+    skipped = list(index.skipped) + train.failed + val.failed
+    if len(train.videos) < 2 or not val.videos:
+        raise DatasetError(f"{data_dir}: too few videos decode for a train/validation split "
+                           f"({len(train.videos)} train, {len(val.videos)} validation)")
+    return PreparedData(train, val, skipped)
+
+
+def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool = False,
+          on_step=None, on_epoch=None, data: PreparedData | None = None) -> TrainResult:
+    """Train the two-stream model on a folder of videos; writes ``last.pt``/``best.pt``,
+    ``metrics.jsonl``, TensorBoard logs, ``config.yaml``, ``skipped.json`` and ``curves.png``."""
+    from avts.report.plots import plot_training
+    from avts.train.trainer import Callbacks, Trainer
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = data or prepare_data(data_dir, cfg)
+    (run_dir / "skipped.json").write_text(json.dumps([s.to_dict() for s in data.skipped], indent=1))
+    save_yaml(cfg, run_dir / "config.yaml")
+    trainer = Trainer(cfg, data.train, data.val, run_dir, Callbacks(on_step, on_epoch))
+    if resume:
+        trainer.resume()
+    t0 = time.perf_counter()
+    history = trainer.fit()
+    seconds = time.perf_counter() - t0
+    plot_training(history, run_dir / "curves.png")
+    return TrainResult(run_dir=run_dir, last_checkpoint=trainer.last_path,
+                       best_checkpoint=trainer.best_path, epochs=history, train_seconds=seconds,
+                       skipped_files=data.skipped)
+
+
+def load_model(checkpoint: str | Path):
+    """Rebuild ``(model, loss_fn, config, threshold)`` from a checkpoint, on the CPU, eval mode."""
+    from avts.losses import build_loss
+    from avts.models import build_model
+    from avts.train.checkpoint import checkpoint_config, load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    cfg = checkpoint_config(state)
+    model = build_model(cfg.model)
+    model.load_state_dict(state["model"])
+    loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim)
+    loss_fn.load_state_dict(state["loss"])
+    return model.eval(), loss_fn.eval(), cfg, float(state["threshold"])
+
+
+def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int = 256,
+                  seed: int = 0, device: str = "auto") -> SyncAccuracy:
+    """Sync accuracy on held-out videos for easy, hard and super-hard negatives, at the
+    threshold chosen on the training run's validation videos (stored in the checkpoint)."""
+    import numpy as np
+
+    from avts.data.corpus import index_corpus
+    from avts.data.dataset import ClipStore
+    from avts.data.pairs import fixed_eval_pairs, min_duration_for
+    from avts.eval.sync import accuracy_by_kind, score_pairs
+    from avts.train.trainer import select_device
+
+    model, loss_fn, cfg, threshold = load_model(checkpoint)
+    dev = select_device(device)
+    clip_s = cfg.data.clip.duration_s
+    min_s = cfg.data.min_duration_s or min_duration_for(clip_s, cfg.data.pairs)
+    index = index_corpus(data_dir, min_s, cache_dir=cfg.data.cache_dir)
+    store = ClipStore(index.videos, cfg.data.clip, cfg.data.mel.sr_hz, preload=cfg.data.preload)
+    if len(store.videos) < 2:
+        raise DatasetError(f"{data_dir}: need at least 2 usable videos to evaluate, "
+                           f"found {len(store.videos)}")
+    pairs = fixed_eval_pairs(np.random.default_rng(seed), store.spans, n_per_kind, clip_s,
+                             cfg.data.pairs)
+    out = score_pairs(model.to(dev), loss_fn.to(dev), store, pairs, cfg.data.mel, dev)
+    return accuracy_by_kind(out["score"], out["kind"], threshold)
+
+
+DEMO_TRAIN_VIDEOS = 48
+DEMO_EVAL_VIDEOS = 16
+
+
+def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = None,
+         on_step=None, on_epoch=None, on_stage: Callable[[str], None] | None = None
+         ) -> DemoSummary:
+    """Synthesize videos, train the tiny model on the CPU, evaluate on unseen synthetic videos,
+    and write ``summary.json`` and ``curves.png`` into ``out_dir``."""
+    t_start = time.perf_counter()
+    out = Path(out_dir)
+    cfg = cfg or tiny()
+    stage = on_stage or (lambda _msg: None)
+    stage("synthesizing videos")
+    train_dir, eval_dir = out / "data" / "train", out / "data" / "eval"
+    synthesize(train_dir, DEMO_TRAIN_VIDEOS, seed=seed)
+    # A different seed family, so the evaluation videos share nothing with the training ones.
+    synthesize(eval_dir, DEMO_EVAL_VIDEOS, seed=seed + 7919)
+    stage("training")
+    result = train(train_dir, out / "run", cfg, on_step=on_step, on_epoch=on_epoch)
+    stage("evaluating on unseen videos")
+    acc = evaluate_sync(result.best_checkpoint, eval_dir, seed=seed)
+    summary = DemoSummary(
+        sync_accuracy=acc, checkpoint=result.best_checkpoint.resolve(),
+        train_seconds=result.train_seconds, total_seconds=time.perf_counter() - t_start,
+        plot=(out / "run" / "curves.png").resolve(), n_train_videos=DEMO_TRAIN_VIDEOS,
+        n_eval_videos=DEMO_EVAL_VIDEOS)
+    (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
+    return summary

@@ -1,0 +1,186 @@
+"""Command line: parses arguments, calls ``avts.api``, formats results, maps errors to exit codes.
+
+Exit status: 0 success, 2 bad input or usage (one line on stderr, no traceback), 1 unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML config file (may name a 'preset')")
+    p.add_argument("--preset", choices=["paper", "tiny"], help="start from a built-in preset "
+                   "(default: paper)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="config overrides, e.g. train.lr=1e-3 model.pool=time")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="avts", description="Audio-Visual Temporal Synchronization (Korbar et al. 2018).")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="synthesize videos, train the tiny model on CPU, evaluate")
+    p.add_argument("--out", type=Path, default=Path("avts-demo"), help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("train", help="train the audio and video networks on a folder of videos")
+    p.add_argument("--data", type=Path, required=True, help="folder of video files (recursive)")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    _add_config_args(p)
+
+    p = sub.add_parser("eval-sync", help="sync accuracy per negative kind on held-out videos")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True, help="folder of held-out videos")
+    p.add_argument("--pairs-per-kind", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("synth", help="write synthetic audio-visual videos with labels")
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--num-videos", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("probe", help="show streams, measured fps and start times of media files")
+    p.add_argument("paths", type=Path, nargs="+")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _bar(desc: str):
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit="step", leave=False, disable=not sys.stderr.isatty())
+
+
+class _TrainProgress:
+    """tqdm bar per epoch (clips/s in the postfix) and a one-line summary per epoch."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.epoch = 0
+
+    def on_step(self, epoch: int, step: int, n_steps: int, loss: float, rate: float) -> None:
+        if epoch != self.epoch:
+            self.close()
+            self.bar = _bar(f"epoch {epoch}")
+            self.bar.reset(total=n_steps)
+            self.epoch = epoch
+        self.bar.set_postfix(loss=f"{loss:.3f}", clips_s=f"{rate:.0f}")
+        self.bar.update(1)
+
+    def on_epoch(self, m) -> None:
+        self.close()
+        print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  val_loss {m.val_loss:.4f}  "
+              f"acc easy {m.val_accuracy_easy:.3f} hard {m.val_accuracy_hard:.3f}  "
+              f"lr {m.lr:.2g}  {m.clips_per_s:.0f} clips/s"
+              + (f"  skipped {m.skipped_samples}" if m.skipped_samples else ""), flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _print_accuracy(acc, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(acc.to_dict(), indent=2))
+        return
+    print(f"{'negatives':<12}{'accuracy':>10}{'pairs':>8}")
+    for kind in ("easy", "hard", "superhard"):
+        print(f"{kind:<12}{getattr(acc, kind):>10.3f}{acc.n_pairs.get(kind, 0):>8d}")
+    print(f"{'positives':<12}{acc.positive:>10.3f}{acc.n_pairs.get('positive', 0):>8d}")
+    print(f"threshold (pair score, chosen on validation): {acc.threshold:.4f}")
+
+
+def _cmd_demo(args) -> None:
+    from avts import api
+
+    progress = _TrainProgress()
+    summary = api.demo(args.out, seed=args.seed, on_step=progress.on_step,
+                       on_epoch=progress.on_epoch,
+                       on_stage=lambda s: print(f"== {s}", flush=True))
+    _print_accuracy(summary.sync_accuracy, as_json=False)
+    print(f"train {summary.train_seconds:.0f} s, total {summary.total_seconds:.0f} s")
+    print(f"summary: {args.out / 'summary.json'}\nplot: {summary.plot}\n"
+          f"checkpoint: {summary.checkpoint}")
+
+
+def _cmd_train(args) -> None:
+    from avts import api
+
+    cfg = api.load_config(args.config, args.overrides, args.preset)
+    progress = _TrainProgress()
+    data = api.prepare_data(args.data, cfg)
+    for s in data.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    print(f"{len(data.train.videos)} training and {len(data.val.videos)} validation videos, "
+          f"{len(data.skipped)} skipped", flush=True)
+    result = api.train(args.data, args.out, cfg, resume=args.resume, on_step=progress.on_step,
+                       on_epoch=progress.on_epoch, data=data)
+    print(f"trained {len(result.epochs)} epochs in {result.train_seconds:.0f} s; "
+          f"best: {result.best_checkpoint}, last: {result.last_checkpoint}")
+
+
+def _cmd_eval_sync(args) -> None:
+    from avts import api
+
+    acc = api.evaluate_sync(args.checkpoint, args.data, n_per_kind=args.pairs_per_kind,
+                            seed=args.seed)
+    _print_accuracy(acc, args.json)
+
+
+def _cmd_synth(args) -> None:
+    from avts import api
+
+    paths = api.synthesize(args.out_dir, args.num_videos, seed=args.seed)
+    print(f"wrote {len(paths)} videos and labels.csv to {args.out_dir}")
+
+
+def _cmd_probe(args) -> None:
+    from avts import api
+
+    infos = [api.probe(p) for p in args.paths]
+    if args.json:
+        print(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    for i in infos:
+        print(f"{i.path}: {i.duration_s:.3f} s usable from {i.start_s:.3f} s; "
+              f"video {i.video_codec} {i.width}x{i.height} {i.video_fps or 0:.3f} fps "
+              f"(starts {i.video_start_s or 0:.3f} s); audio {i.audio_codec} {i.audio_sr_hz} Hz "
+              f"x{i.audio_channels} (starts {i.audio_start_s or 0:.3f} s)")
+
+
+COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
+            "synth": _cmd_synth, "probe": _cmd_probe}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from avts.errors import AvtsError
+
+    try:
+        COMMANDS[args.command](args)
+    except AvtsError as err:
+        print(f"avts: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("avts: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Clips and pairs as torch datasets.
+
+``ClipStore`` serves the video frames and audio samples of any window of a corpus; with
+``preload`` it decodes every file once into memory (fast for small corpora; a file that fails
+to decode is dropped and reported), otherwise it decodes each window on demand (a window that
+fails is skipped and counted by the collate function, never fatal).
+``PairDataset`` turns ``PairSpec``s into network inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from avts.config import ClipConfig, MelConfig
+from avts.data.pairs import KINDS, PairSpec
+from avts.errors import AvtsError
+from avts.features.audio import log_mel
+from avts.features.video import frames_to_tensor
+from avts.media import read_audio, read_video
+from avts.types import MediaInfo, SkippedFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Track:
+    """One file decoded at the clip frame rate and size, and at the model's audio rate."""
+
+    start_s: float  # time of frames[0] and audio[0] on the file's timeline
+    frames: np.ndarray  # (N, H, W, 3) uint8, frame j shown at start_s + j / fps
+    audio: np.ndarray  # (n,) float32 mono at sr_hz
+
+
+class ClipStore:
+    def __init__(
+        self,
+        videos: Sequence[MediaInfo],
+        clip: ClipConfig,
+        sr_hz: int,
+        preload: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.clip = clip
+        self.sr_hz = sr_hz
+        self.preload = preload
+        self.failed: list[SkippedFile] = []
+        self._tracks: list[_Track] = []
+        kept: list[MediaInfo] = []
+        for i, info in enumerate(videos):
+            if preload:
+                try:
+                    self._tracks.append(self._decode_track(info))
+                except AvtsError as err:
+                    log.warning("skipping %s: %s", info.path, err)
+                    self.failed.append(SkippedFile(info.path, str(err)))
+                    continue
+            kept.append(info)
+            if progress is not None:
+                progress(i + 1, len(videos))
+        self.videos = kept
+
+    def _decode_track(self, info: MediaInfo) -> _Track:
+        start_s = info.start_s
+        size_hw = (self.clip.height, self.clip.width)
+        frames = read_video(info.path, start_s, info.duration_s, self.clip.fps, size_hw)
+        audio = read_audio(info.path, start_s, info.duration_s, self.sr_hz)
+        return _Track(start_s, frames, audio)
+
+    @property
+    def spans(self) -> list[tuple[float, float]]:
+        """(start_s, duration_s) of every usable video, as the pair sampler wants them."""
+        return [(v.start_s, v.duration_s) for v in self.videos]
+
+    def video(self, index: int, start_s: float) -> tuple[np.ndarray, float]:
+        """Frames of the window starting near ``start_s``; also returns the snap to the frame grid
+        (seconds) so that the audio can be shifted by the same amount and offsets stay exact."""
+        n = self.clip.n_frames
+        if not self.preload:
+            info = self.videos[index]
+            size_hw = (self.clip.height, self.clip.width)
+            return read_video(info.path, start_s, self.clip.duration_s, self.clip.fps, size_hw), 0.0
+        track = self._tracks[index]
+        j0 = round((start_s - track.start_s) * self.clip.fps)
+        j0 = min(max(j0, 0), max(len(track.frames) - n, 0))
+        snap_s = track.start_s + j0 / self.clip.fps - start_s
+        frames = track.frames[j0 : j0 + n]
+        if len(frames) < n:  # a track a hair shorter than the window: repeat the last frame
+            pad = np.repeat(frames[-1:], n - len(frames), axis=0)
+            frames = np.concatenate([frames, pad])
+        return frames, snap_s
+
+    def audio(self, index: int, start_s: float) -> np.ndarray:
+        n = round(self.clip.duration_s * self.sr_hz)
+        if not self.preload:
+            info = self.videos[index]
+            return read_audio(info.path, start_s, self.clip.duration_s, self.sr_hz)
+        track = self._tracks[index]
+        k0 = round((start_s - track.start_s) * self.sr_hz)
+        out = np.zeros(n, dtype=np.float32)
+        lo, hi = max(k0, 0), min(k0 + n, len(track.audio))
+        if hi > lo:
+            out[lo - k0 : hi - k0] = track.audio[lo:hi]
+        return out
+
+
+class PairDataset(Dataset):
+    """Yields ``{"video": (3,T,H,W), "audio": (1,M,F), "label": float, "kind": int}``, or
+    ``None`` when a window fails to decode (dropped by ``collate_pairs``)."""
+
+    def __init__(self, store: ClipStore, pairs: Sequence[PairSpec], mel: MelConfig) -> None:
+        self.store = store
+        self.pairs = list(pairs)
+        self.mel = mel
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor] | None:
+        p = self.pairs[i]
+        try:
+            frames, snap_s = self.store.video(p.video_index, p.video_start_s)
+            audio = self.store.audio(p.audio_index, p.audio_start_s + snap_s)
+        except AvtsError as err:
+            log.warning("skipping sample %d: %s", i, err)
+            return None
+        mel = log_mel(torch.from_numpy(audio), self.mel)  # (M, F)
+        return {
+            "video": frames_to_tensor(frames),  # (3, T, H, W)
+            "audio": mel.unsqueeze(0),  # (1, M, F)
+            "label": torch.tensor(float(p.label)),
+            "kind": torch.tensor(KINDS.index(p.kind)),
+        }
+
+
+def collate_pairs(items: list[dict[str, torch.Tensor] | None]) -> dict[str, torch.Tensor]:
+    """Stack the good samples; ``batch["skipped"]`` counts the ones that failed to decode."""
+    good = [it for it in items if it is not None]
+    batch: dict[str, torch.Tensor] = {}
+    if good:
+        batch = {k: torch.stack([it[k] for it in good]) for k in good[0]}
+    batch["skipped"] = torch.tensor(len(items) - len(good))
+    return batch

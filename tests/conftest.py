@@ -1,0 +1,68 @@
+"""Shared fixtures: a small synthetic corpus, a CPU-sized config, and broken media files."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from avts.config import tiny
+
+
+@pytest.fixture(scope="session")
+def synth_corpus(tmp_path_factory) -> Path:
+    """Six synthetic videos (real H.264/AAC files) with sound caused by what is seen."""
+    from avts.data.synthetic import synthesize
+
+    out = tmp_path_factory.mktemp("synth")
+    synthesize(out, 6, seed=3)
+    return out
+
+
+@pytest.fixture
+def quick_cfg(tmp_path):
+    """The tiny preset cut down to a few steps per epoch, with a private probe cache."""
+    cfg = tiny()
+    return dataclasses.replace(
+        cfg,
+        data=dataclasses.replace(cfg.data, cache_dir=str(tmp_path / "cache"), val_fraction=0.34),
+        train=dataclasses.replace(cfg.train, epochs=2, samples_per_epoch=32, val_samples=32,
+                                  batch_size=16, num_workers=0),
+    )
+
+
+def write_bad_files(folder: Path, good_video: Path) -> dict[str, Path]:
+    """The broken inputs users really have: empty, not media, truncated, silent-less, too short."""
+    import av
+
+    from avts.media.write import write_av
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"empty": folder / "empty.mp4", "text": folder / "notes.mp4",
+             "truncated": folder / "truncated.mp4", "no_audio": folder / "no_audio.mp4",
+             "short": folder / "short.mp4"}
+    files["empty"].write_bytes(b"")
+    files["text"].write_text("this is not a video\n")
+    data = good_video.read_bytes()
+    files["truncated"].write_bytes(data[: len(data) // 3])
+    with av.open(str(files["no_audio"]), "w") as c:
+        s = c.add_stream("h264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+        for i in range(75):
+            img = np.full((64, 64, 3), (i * 3) % 255, np.uint8)
+            c.mux(s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        c.mux(s.encode())
+    frames = np.zeros((10, 64, 64, 3), np.uint8)
+    write_av(files["short"], frames, 25, np.zeros(6400, np.float32), 16000)
+    return files
+
+
+@pytest.fixture
+def corpus_with_bad_files(synth_corpus, tmp_path) -> tuple[Path, dict[str, Path]]:
+    folder = tmp_path / "mixed"
+    shutil.copytree(synth_corpus, folder)
+    bad = write_bad_files(folder / "broken", next(iter(sorted(synth_corpus.glob("*.mp4")))))
+    return folder, bad

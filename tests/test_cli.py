@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from avts.cli import main
+from tests.conftest import write_bad_files
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("avts: error:"), err
+    return lines[0]
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "train", "eval-sync", "synth", "probe"):
+        assert command in out
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "truncated", "no_audio"])
+def test_probe_bad_input_is_one_line_exit_2(synth_corpus, tmp_path, capsys, kind):
+    bad = write_bad_files(tmp_path, next(iter(sorted(synth_corpus.glob("*.mp4")))))
+    if kind == "no_audio":  # probing works; training refuses it, tested in test_trainer
+        assert main(["probe", str(bad[kind])]) == 0
+        return
+    assert main(["probe", str(bad[kind])]) == 2
+    assert bad[kind].name in _one_line_error(capsys)
+
+
+def test_train_on_folder_of_only_bad_files_is_one_line_exit_2(synth_corpus, tmp_path, capsys):
+    write_bad_files(tmp_path / "bad", next(iter(sorted(synth_corpus.glob("*.mp4")))))
+    code = main(["train", "--data", str(tmp_path / "bad"), "--out", str(tmp_path / "run"),
+                 "--preset", "tiny", f"data.cache_dir={tmp_path / 'cache'}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "need at least 2 usable videos" in err
+
+
+def test_missing_inputs_are_one_line_exit_2(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]) == 2
+    _one_line_error(capsys)
+    assert main(["eval-sync", "--checkpoint", str(tmp_path / "x.pt"), "--data", "."]) == 2
+    _one_line_error(capsys)
+    assert main(["train", "--data", ".", "--out", str(tmp_path / "r"), "train.bogus=1"]) == 2
+    assert "train.bogus" in _one_line_error(capsys)
+
+
+def test_synth_train_eval_through_the_cli(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "vids"), "--num-videos", "5", "--seed", "1"]) == 0
+    args = ["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),
+            "--preset", "tiny", "train.epochs=1", "train.samples_per_epoch=32",
+            "train.batch_size=16", "train.val_samples=16", "data.val_fraction=0.4",
+            f"data.cache_dir={tmp_path / 'cache'}"]
+    assert main(args) == 0
+    assert main(["eval-sync", "--checkpoint", str(tmp_path / "run" / "best.pt"),
+                 "--data", str(tmp_path / "vids"), "--pairs-per-kind", "8", "--json"]) == 0
+    out = capsys.readouterr().out
+    acc = json.loads(out[out.index("{"):])
+    assert set(acc) >= {"easy", "hard", "superhard", "threshold"}
