@@ -41,9 +41,7 @@ EASY_ONLY = NegativeMix(easy=1.0, hard=0.0, superhard=0.0)
 def check_curriculum(cfg: CurriculumConfig) -> None:
     """Raise ``ConfigError`` for out-of-range curriculum values."""
     if cfg.easy_only_epochs < 0:
-        raise ConfigError(
-            f"curriculum.easy_only_epochs must be >= 0, got {cfg.easy_only_epochs}"
-        )
+        raise ConfigError(f"curriculum.easy_only_epochs must be >= 0, got {cfg.easy_only_epochs}")
     for name in ("hard_fraction", "superhard_share"):
         value = getattr(cfg, name)
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):

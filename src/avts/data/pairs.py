@@ -76,6 +76,10 @@ def check_pair_config(clip_s: float, cfg: PairConfig) -> None:
         raise ConfigError(f"pairs.positive_fraction must be in [0, 1], got {cfg.positive_fraction}")
     if cfg.hard_min_shift_s is not None and not cfg.hard_min_shift_s > 0:
         raise ConfigError(f"pairs.hard_min_shift_s must be > 0 s, got {cfg.hard_min_shift_s}")
+
+
+def check_superhard_config(clip_s: float, cfg: PairConfig) -> None:
+    """Super-hard shifts must be positive and shorter than a clip, so that windows overlap."""
     lo, hi = cfg.superhard_min_shift_s, cfg.superhard_max_shift_s
     if not 0.0 < lo <= hi < clip_s:
         raise ConfigError(
@@ -103,6 +107,8 @@ def _needed_s(kind: str, clip_s: float, cfg: PairConfig) -> float:
 
 def _hosts(kind: str, durations_s: np.ndarray, clip_s: float, cfg: PairConfig) -> np.ndarray:
     """Indices of the videos whose span can hold a pair of ``kind``, or DatasetError."""
+    if kind == "superhard":
+        check_superhard_config(clip_s, cfg)
     needed_s = _needed_s(kind, clip_s, cfg)
     hosts = np.flatnonzero(durations_s >= needed_s)
     min_hosts = 2 if kind == "easy" else 1
@@ -130,7 +136,9 @@ def _uniform(rng: np.random.Generator, high: float) -> float:
     return float(rng.uniform(0.0, high)) if high > 0 else 0.0
 
 
-def _hard_offsets(rng: np.random.Generator, room_s: float, min_shift_s: float) -> tuple[float, float]:
+def _hard_offsets(
+    rng: np.random.Generator, room_s: float, min_shift_s: float
+) -> tuple[float, float]:
     """(video, audio) offsets in [0, room_s], uniform over the set with |a - v| >= min_shift_s.
 
     The set {0 <= lo, lo + min_shift <= hi <= room} maps by (lo, hi - min_shift) onto the
@@ -249,4 +257,8 @@ def fixed_eval_pairs(
     if n_per_kind < 0:
         raise ValueError(f"n_per_kind must be >= 0, got {n_per_kind}")
     hosts = _host_table(kinds, spans, clip_s, cfg)
-    return [_draw(rng, kind, spans, hosts[kind], clip_s, cfg) for kind in kinds for _ in range(n_per_kind)]
+    return [
+        _draw(rng, kind, spans, hosts[kind], clip_s, cfg)
+        for kind in kinds
+        for _ in range(n_per_kind)
+    ]
