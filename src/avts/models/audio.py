@@ -1,7 +1,8 @@
-"""Audio subnetwork: a VGG-style 2D CNN on the log-mel spectrogram (Korbar et al. 2018, Sec. 3.3).
+"""Audio subnetwork: a VGG-style 2D CNN on the log-mel spectrogram (Korbar et al. 2018, audio
+subnetwork).
 
 Each stage is two 3x3 conv-BN-ReLU layers and a 2x2 max pool. The last stage is the paper's
-"conv5" whose activations feed the linear-SVM audio classification probe (Sec. 4.3).
+"conv5", whose activations feed the linear-SVM probe of the audio classification experiments.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The two-stream AVTS model: video and audio nets, each with a projection head to a shared
-L2-normalised embedding space, where the contrastive loss compares them (Korbar et al. 2018,
-Sec. 3.1: the distance between the two streams' features decides "in sync" vs "not in sync").
+"""The two-stream AVTS model: video and audio nets, each with a projection head into a shared
+L2-normalised embedding space. As in Korbar et al. 2018, the distance between the two streams'
+embeddings decides "in sync" vs "not in sync" (see avts.losses.ContrastiveLoss).
 """
 
 from __future__ import annotations
@@ -44,8 +44,12 @@ class TwoStream(nn.Module):
         self.mel_cfg = mel_cfg
         self.video = VideoNet(model_cfg)
         self.audio = AudioNet(model_cfg)
-        self.video_head = projection_head(self.video.out_dim, model_cfg.embed_dim, model_cfg.dropout)
-        self.audio_head = projection_head(self.audio.out_dim, model_cfg.embed_dim, model_cfg.dropout)
+        self.video_head = projection_head(
+            self.video.out_dim, model_cfg.embed_dim, model_cfg.dropout
+        )
+        self.audio_head = projection_head(
+            self.audio.out_dim, model_cfg.embed_dim, model_cfg.dropout
+        )
         self.embed_dim = model_cfg.embed_dim
 
     def embed_video(self, x: torch.Tensor) -> torch.Tensor:
@@ -56,7 +60,9 @@ class TwoStream(nn.Module):
         """(B, 1, n_mels, n_frames) log-mel -> (B, D) unit vectors."""
         return F.normalize(self.audio_head(self.audio(m)), dim=1)
 
-    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, video: torch.Tensor, audio: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.embed_video(video), self.embed_audio(audio)
 
     def example_inputs(self, batch_size: int = 2) -> tuple[torch.Tensor, torch.Tensor]:

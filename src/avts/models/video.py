@@ -1,8 +1,8 @@
 """Video subnetwork: an 18-layer-style residual 3D CNN (MC3 or R3D), after Tran et al. 2018.
 
-AVTS (Korbar et al. 2018, Sec. 3.3) uses the mixed-convolution network MC3: 3D convolutions in
-the stem and the first residual stage, 2D (1x3x3) convolutions in the later stages, where
-motion has already been summarised. R3D uses 3D convolutions throughout.
+AVTS (Korbar et al. 2018, video subnetwork) uses the mixed-convolution network MC3: 3D
+convolutions in the stem and the first residual stage, 2D (1x3x3) convolutions in the later
+stages, where motion has already been summarised. R3D uses 3D convolutions throughout.
 """
 
 from __future__ import annotations
