@@ -1,0 +1,156 @@
+"""Shapes, MC3/R3D kernel layout, pooling, normalisation, sizes and a tiny overfit run."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from avts.config import Config, ModelConfig, tiny
+from avts.losses import ContrastiveLoss
+from avts.models import AudioNet, TwoStream, VideoNet, build_model, count_parameters
+
+PAPER = Config().model
+TINY = tiny()
+
+
+def _conv_kernels(module: nn.Module) -> list[tuple[int, ...]]:
+    """Kernel sizes of the 3x3-type convs (the 1x1x1 shortcut projections are left out)."""
+    return [
+        tuple(m.kernel_size)
+        for m in module.modules()
+        if isinstance(m, nn.Conv3d) and m.kernel_size != (1, 1, 1)
+    ]
+
+
+def test_paper_model_shapes_on_small_input() -> None:
+    torch.manual_seed(0)
+    model = build_model(PAPER).eval()
+    video = torch.randn(2, 3, 8, 64, 64)  # (B, 3, T, H, W), smaller than the paper's 25x112x112
+    audio = torch.randn(2, 1, 40, 101)  # (B, 1, n_mels, n_frames): 1 s at a 10 ms hop
+    with torch.no_grad():
+        fv, fa = model(video, audio)
+        assert fv.shape == fa.shape == (2, PAPER.embed_dim)
+        assert model.video.features(video).shape == (2, 512, 8, 4, 4)  # MC3 keeps T; H, W /16
+        assert model.audio.features(audio).shape == (2, 512, 3, 7)  # "conv5"
+    assert model.video.out_dim == model.audio.out_dim == 512
+
+
+def test_tiny_model_shapes() -> None:
+    model = build_model(TINY.model, TINY.data.clip, TINY.data.mel).eval()
+    video, audio = model.example_inputs(3)
+    assert video.shape == (3, 3, 8, 48, 48) and audio.shape == (3, 1, 32, 101)
+    with torch.no_grad():
+        fv, fa = model(video, audio)
+    assert fv.shape == fa.shape == (3, 64)
+    assert model.video.out_dim == model.audio.out_dim == 64 * 4  # pool="time", 4 steps
+
+
+def test_mc3_has_3d_kernels_only_in_stem_and_first_stage() -> None:
+    net = VideoNet(PAPER)
+    assert net.stem[0].kernel_size == (3, 7, 7)
+    assert set(_conv_kernels(net.stages[0])) == {(3, 3, 3)}
+    for stage in net.stages[1:]:
+        assert set(_conv_kernels(stage)) == {(1, 3, 3)}
+        assert all(m.stride[0] == 1 for m in stage.modules() if isinstance(m, nn.Conv3d))
+
+
+def test_r3d_is_3d_everywhere() -> None:
+    net = VideoNet(dataclasses.replace(PAPER, video_arch="r3d"))
+    assert net.stem[0].kernel_size == (3, 7, 7)
+    assert set(_conv_kernels(net.stages)) == {(3, 3, 3)}
+    with torch.no_grad():
+        fmap = net.eval().features(torch.randn(1, 3, 8, 32, 32))
+    assert fmap.shape == (1, 512, 1, 2, 2)  # T: 8 -> 4 -> 2 -> 1; H, W: 32 -> 2
+
+
+@pytest.mark.parametrize("arch", ["mc3", "r3d"])
+@pytest.mark.parametrize("pool", ["global", "time"])
+def test_pool_modes(arch: str, pool: str) -> None:
+    cfg = dataclasses.replace(TINY.model, video_arch=arch, pool=pool, pool_time_steps=3)
+    video_net, audio_net = VideoNet(cfg).eval(), AudioNet(cfg).eval()
+    expected = 64 if pool == "global" else 64 * 3
+    assert video_net.out_dim == audio_net.out_dim == expected
+    with torch.no_grad():
+        # A single frame and a very short spectrogram must still work (T, F never reach 0).
+        for t, n_frames in [(8, 101), (1, 3)]:
+            assert video_net(torch.randn(2, 3, t, 48, 48)).shape == (2, expected)
+            assert audio_net(torch.randn(2, 1, 32, n_frames)).shape == (2, expected)
+
+
+def test_time_pool_keeps_temporal_order() -> None:
+    """With pool="time", reversing the spectrogram in time changes the feature."""
+    torch.manual_seed(0)
+    net = AudioNet(dataclasses.replace(TINY.model, pool="time")).eval()
+    m = torch.randn(1, 1, 32, 64)
+    with torch.no_grad():
+        assert not torch.allclose(net(m), net(m.flip(-1)), atol=1e-4)
+
+
+def test_embeddings_are_unit_norm() -> None:
+    torch.manual_seed(0)
+    model = build_model(TINY.model, TINY.data.clip, TINY.data.mel)
+    video, audio = model.example_inputs(4)
+    fv = model.embed_video(torch.randn_like(video) * 5)
+    fa = model.embed_audio(torch.randn_like(audio) * 5)
+    ones = torch.ones(4)
+    torch.testing.assert_close(fv.norm(dim=1), ones)
+    torch.testing.assert_close(fa.norm(dim=1), ones)
+
+
+def test_parameter_counts() -> None:
+    paper = count_parameters(build_model(PAPER))
+    # The MC3-18 backbone without a classifier has the size of torchvision's mc3_18 minus its fc.
+    assert paper == {"video": 11_490_240, "audio": 4_686_144, "heads": 656_640, "total": 16_833_024}
+    small = count_parameters(build_model(TINY.model))
+    assert small["total"] == small["video"] + small["audio"] + small["heads"] == 329_728
+    r3d = count_parameters(build_model(dataclasses.replace(PAPER, video_arch="r3d")))
+    assert 33_000_000 < r3d["video"] < 33_300_000  # R3D-18: ~33.2M backbone
+
+
+def test_bad_config_is_rejected() -> None:
+    with pytest.raises(ValueError, match="video_arch"):
+        VideoNet(ModelConfig(video_arch="i3d"))
+    with pytest.raises(ValueError, match="pool"):
+        AudioNet(ModelConfig(pool="max"))
+
+
+def test_tiny_model_overfits_a_batch() -> None:
+    torch.manual_seed(0)
+    model: TwoStream = build_model(TINY.model, TINY.data.clip, TINY.data.mel)
+    loss_fn = ContrastiveLoss(margin=0.99)
+    video, audio = model.example_inputs(8)
+    video, audio = torch.randn_like(video), torch.randn_like(audio)
+    y = torch.tensor([1.0, 0.0] * 4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(40):
+        fv, fa = model(video, audio)
+        loss = loss_fn(fv, fa, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 5, losses
+
+
+def test_models_and_losses_import_only_torch_and_config() -> None:
+    src = Path(__file__).resolve().parents[1] / "src" / "avts"
+    files = [*sorted((src / "models").glob("*.py")), src / "losses.py"]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                ok = top in ("torch", "__future__") or name.startswith(
+                    ("avts.models", "avts.config")
+                )
+                assert ok, f"{path.name} imports {name}"
