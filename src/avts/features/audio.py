@@ -77,7 +77,8 @@ def stft_window(cfg: MelConfig) -> Tensor:
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_tensors(cfg: MelConfig, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+def _cached_tensors(cfg: MelConfig, device: torch.device,
+                    dtype: torch.dtype) -> tuple[Tensor, Tensor]:
     # Built once per (config, device, dtype): the filterbank costs a few ms and a host->device copy.
     return stft_window(cfg).to(device, dtype), mel_filterbank(cfg).to(device, dtype)
 
