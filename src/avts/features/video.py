@@ -1,0 +1,30 @@
+"""Video frames (uint8 RGB, channels last) to normalised float tensors (channels first).
+
+Pixels are scaled to [0, 1] and standardised per channel with the Kinetics mean and standard
+deviation used by torchvision's video ResNets (MC3/R3D), so pretrained-style statistics apply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)  # per-channel RGB mean on [0, 1]
+KINETICS_STD = (0.22803, 0.22145, 0.216989)  # per-channel RGB std on [0, 1]
+
+
+def frames_to_tensor(frames: np.ndarray | Tensor) -> Tensor:
+    """(T, H, W, 3) or (B, T, H, W, 3) uint8 -> float32 (3, T, H, W) or (B, 3, T, H, W)."""
+    if isinstance(frames, np.ndarray):
+        # Copy to float here: input arrays may be read-only views of decoded frames.
+        x = torch.from_numpy(np.array(frames, dtype=np.float32))
+    else:
+        x = frames
+    if x.ndim not in (4, 5) or x.shape[-1] != 3:
+        raise ValueError(f"frames must be (T, H, W, 3) or (B, T, H, W, 3), got {tuple(x.shape)}")
+    x = x.to(torch.float32) / 255.0
+    mean = torch.tensor(KINETICS_MEAN, dtype=torch.float32, device=x.device)
+    std = torch.tensor(KINETICS_STD, dtype=torch.float32, device=x.device)
+    x = (x - mean) / std  # broadcasts over the trailing channel axis
+    return x.movedim(-1, -4).contiguous()  # channels before time
