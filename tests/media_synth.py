@@ -17,17 +17,19 @@ CLICK_S = 0.002  # click length; short enough to mark one instant, long enough t
 
 def flash_frames(n_frames: int) -> np.ndarray:
     frames = np.full((n_frames, *SIZE_HW, 3), 16, dtype=np.uint8)
-    frames[list(FLASH_FRAMES)] = 240
+    frames[[i for i in FLASH_FRAMES if i < n_frames]] = 240
     return frames
 
 
-def click_track(n_samples: int, sr_hz: int, fps: float, start_s: float = 0.0) -> np.ndarray:
+def click_track(n_samples: int, sr_hz: int, fps: float) -> np.ndarray:
     """Clicks at the flash times (relative to the stream start), silence elsewhere."""
     audio = np.zeros(n_samples, dtype=np.float32)
     n_click = max(1, round(CLICK_S * sr_hz))
     burst = 0.8 * np.sin(2 * np.pi * 3000.0 * np.arange(n_click) / sr_hz)
     for index in FLASH_FRAMES:
         at = round(index / fps * sr_hz)
+        if at >= n_samples:
+            continue
         audio[at : at + n_click] = burst[: n_samples - at]
     return audio
 

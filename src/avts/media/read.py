@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ _MIN_COVERED_FRACTION = 0.5  # a window mostly outside the stream is an error, n
 def read_clip(path: str | Path, start_s: float, duration_s: float | None, fps: float,
               size_hw: tuple[int, int], sr_hz: int, *,
               info: MediaInfo | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Video ``(T, H, W, 3)`` uint8 and mono audio ``(n,)`` float32 for ``[start_s, +duration_s)``."""
+    """Video ``(T, H, W, 3)`` uint8 and mono audio ``(n,)`` float32 for the same window."""
     if duration_s is None:
         info = info or probe(path)
     frames = read_video(path, start_s, duration_s, fps, size_hw, info=info)
@@ -44,15 +45,17 @@ def read_video(path: str | Path, start_s: float, duration_s: float | None, fps: 
     path = Path(path)
     instants_s = _video_instants_s(path, start_s, duration_s, fps, info)
     height, width = size_hw
-    with open_input(path) as container:
-        stream = _video_stream(container, path)
-        first_s = instants_s[0] if len(instants_s) else start_s
-        timed = _timed_video_frames(container, stream, first_s)
-        frames, n_covered = _sample_frames(timed, instants_s, lambda f: f.reformat(
-            width=width, height=height, format="rgb24").to_ndarray())
-    _check_coverage(path, "video", start_s, len(instants_s) / fps, n_covered, len(instants_s))
-    if not frames:
+
+    def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+        return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+
+    if len(instants_s) == 0:
         return np.zeros((0, height, width, 3), dtype=np.uint8)
+    try:
+        frames, n_covered = _sample_video(path, instants_s, to_rgb, seek=True)
+    except _SeekMissed:
+        frames, n_covered = _sample_video(path, instants_s, to_rgb, seek=False)
+    _check_coverage(path, "video", start_s, len(instants_s) / fps, n_covered, len(instants_s))
     return np.stack(frames)
 
 
@@ -60,22 +63,29 @@ def read_audio(path: str | Path, start_s: float, duration_s: float | None, sr_hz
                info: MediaInfo | None = None) -> np.ndarray:
     """Mono audio samples at ``start_s + k / sr_hz``: exactly ``round(duration_s * sr_hz)``
     float32 values, placed by the audio stream's own timestamps and zero where it has none.
+
+    ``duration_s=None`` reads to the end of the usable span (``info`` is probed when not given).
     """
     path = Path(path)
     if duration_s is None:
         info = info or probe(path)
         duration_s = max(0.0, info.start_s + info.duration_s - start_s)
     n_out = round(duration_s * sr_hz)
-    with open_input(path) as container:
-        stream = _audio_stream(container, path)
-        native, native_start_s, native_sr_hz = _decode_mono(container, stream, start_s,
-                                                            start_s + duration_s)
+    end_s = start_s + duration_s
+    try:
+        native, native_start_s, native_sr_hz = _decode_mono(path, start_s, end_s, seek=True)
+    except _SeekMissed:
+        native, native_start_s, native_sr_hz = _decode_mono(path, start_s, end_s, seek=False)
     if native_sr_hz != sr_hz and native.size:
         native = _resample(native, native_sr_hz, sr_hz)
     offset = round((start_s - native_start_s) * sr_hz)
     out, n_covered = _window(native, offset, n_out)
     _check_coverage(path, "audio", start_s, duration_s, n_covered, n_out)
     return out
+
+
+class _SeekMissed(Exception):
+    """A seek landed after the wanted time (MPEG-PS does this); decode from the start instead."""
 
 
 # --- video -------------------------------------------------------------------------------
@@ -101,30 +111,27 @@ def _video_stream(container, path: Path):
     return stream
 
 
-def _timed_video_frames(container, stream, first_s: float) -> Iterator[tuple[float, av.VideoFrame]]:
-    """(time_s, frame) in presentation order from a keyframe at or before ``first_s``."""
-    stream_start_s = seconds(stream.start_time, stream.time_base) or 0.0
-    if first_s - stream_start_s > _SEEK_MIN_S:
-        container.seek(_to_pts(first_s, stream.time_base), stream=stream, backward=True)
+def _sample_video(path: Path, instants_s: np.ndarray,
+                  convert: Callable[[av.VideoFrame], np.ndarray], *, seek: bool
+                  ) -> tuple[list[np.ndarray], int]:
+    with open_input(path) as container:
+        stream = _video_stream(container, path)
         timed = _reordered(_raw_timed(_decode(container, stream)))
-        first = next(timed, None)
-        if first is not None and first[0] <= first_s + _PTS_TOLERANCE_S:
-            yield first
-            yield from timed
-            return
-        # Some demuxers (MPEG-PS) seek past the target; decode from the start instead.
-        container.seek(_to_pts(stream_start_s, stream.time_base), stream=stream, backward=True)
-        if first is not None and first[0] > first_s + _PTS_TOLERANCE_S:
-            yield from _from_start(container, stream)
-            return
-    yield from _reordered(_raw_timed(_decode(container, stream)))
+        if seek and _seek_before(container, stream, float(instants_s[0])):
+            first = next(timed, None)
+            if first is None or first[0] > instants_s[0] + _PTS_TOLERANCE_S:
+                raise _SeekMissed
+            timed = itertools.chain([first], timed)
+        return _sample_frames(timed, instants_s, convert)
 
 
-def _from_start(container, stream) -> Iterator[tuple[float, av.VideoFrame]]:
-    # A backward seek to the very start can still land late in MPEG-PS, so check once more and
-    # fall back to a fresh demux position 0 by byte.
-    timed = _reordered(_raw_timed(_decode(container, stream)))
-    yield from timed
+def _seek_before(container, stream, time_s: float) -> bool:
+    """Seek to the keyframe at or before ``time_s`` when that is far enough into the stream."""
+    stream_start_s = seconds(stream.start_time, stream.time_base) or 0.0
+    if time_s - stream_start_s <= _SEEK_MIN_S:
+        return False
+    container.seek(_to_pts(time_s, stream.time_base), stream=stream, backward=True)
+    return True
 
 
 def _decode(container, stream) -> Iterator[av.VideoFrame | av.AudioFrame]:
@@ -214,19 +221,17 @@ def _audio_stream(container, path: Path):
     return container.streams.audio[0]
 
 
-def _decode_mono(container, stream, start_s: float, end_s: float
+def _decode_mono(path: Path, start_s: float, end_s: float, *, seek: bool
                  ) -> tuple[np.ndarray, float, int]:
     """Mono float32 audio at the native rate covering ``[start_s, end_s)`` where present,
     with the presentation time of its first sample and the native rate."""
-    stream_start_s = seconds(stream.start_time, stream.time_base) or 0.0
-    seek_s = start_s - _AUDIO_SEEK_MARGIN_S
-    if seek_s - stream_start_s > _SEEK_MIN_S:
-        container.seek(_to_pts(seek_s, stream.time_base), stream=stream, backward=True)
+    with open_input(path) as container:
+        stream = _audio_stream(container, path)
+        sought = seek and _seek_before(container, stream, start_s - _AUDIO_SEEK_MARGIN_S)
         chunks = _collect_audio(_decode(container, stream), end_s)
-        if chunks and chunks[0][0] <= start_s:
-            return _assemble(chunks)
-        container.seek(_to_pts(stream_start_s, stream.time_base), stream=stream, backward=True)
-    return _assemble(_collect_audio(_decode(container, stream), end_s))
+    if sought and (not chunks or chunks[0][0] > start_s):
+        raise _SeekMissed
+    return _assemble(chunks)
 
 
 def _collect_audio(frames: Iterator[av.AudioFrame], end_s: float
