@@ -8,9 +8,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
-from avts.errors import MediaTooShortError, NoAudioStreamError, UnreadableMediaError
-from avts.media import probe, read_audio, read_clip, read_video
 from media_synth import (
     click_onsets_s,
     flash_instants_s,
@@ -18,6 +15,9 @@ from media_synth import (
     write_flash_click,
     write_offset_mkv,
 )
+
+from avts.errors import MediaTooShortError, NoAudioStreamError, UnreadableMediaError
+from avts.media import probe, read_audio, read_clip, read_video
 
 REAL_FILES = [
     "grid_bbaf2n.mpg",
@@ -73,7 +73,7 @@ def test_variable_frame_rate_uses_timestamps(shared_av_sync: Path) -> None:
     info = probe(path)
     frames = read_video(path, info.start_s, None, 30.0, (32, 32), info=info)
     assert len(frames) == int(np.ceil(info.duration_s * 30 - 1e-6))
-    repeats = np.mean([np.array_equal(a, b) for a, b in zip(frames[:-1], frames[1:])])
+    repeats = np.mean([np.array_equal(a, b) for a, b in zip(frames[:-1], frames[1:], strict=True)])
     assert 0.15 < repeats < 0.5  # about 22 distinct frames per 30 instants
 
 
@@ -114,7 +114,7 @@ def _assert_aligned(path: Path, fps: float, start_s: float, stream_start_s: floa
     seen_s = flash_instants_s(frames, fps, start_s)
     heard_s = click_onsets_s(audio, sr_hz, start_s)
     assert len(seen_s) == len(heard_s) == len(truth_s) >= 2
-    for truth, seen, heard in zip(truth_s, seen_s, heard_s):
+    for truth, seen, heard in zip(truth_s, seen_s, heard_s, strict=True):
         assert truth - 0.002 <= seen < truth + frame_s  # the flash shows at the first instant
         assert heard == pytest.approx(truth, abs=0.002)  # no AAC priming / mp3 delay shift
         assert abs(seen - heard) < frame_s
@@ -157,10 +157,11 @@ def test_bad_files_raise_one_line(tmp_path: Path) -> None:
     truncated = tmp_path / "truncated.mp4"
     truncated.write_bytes(good.read_bytes()[: int(good.stat().st_size * 0.3)])
     for path in (empty, text, truncated, tmp_path / "missing.mp4"):
-        for read in (lambda: read_video(path, 0.0, 1.0, 25.0, (24, 32)),
-                     lambda: read_audio(path, 0.0, 1.0, 16000)):
-            with pytest.raises(UnreadableMediaError) as err:
-                read()
+        with pytest.raises(UnreadableMediaError) as video_err:
+            read_video(path, 0.0, 1.0, 25.0, (24, 32))
+        with pytest.raises(UnreadableMediaError) as audio_err:
+            read_audio(path, 0.0, 1.0, 16000)
+        for err in (video_err, audio_err):
             assert "\n" not in str(err.value) and str(path) in str(err.value)
 
 
