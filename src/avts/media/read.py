@@ -22,6 +22,7 @@ _PTS_TOLERANCE_S = 1e-3  # millisecond time bases (Matroska/WebM) round frame ti
 _SEEK_MIN_S = 1.0  # closer than this to the stream start, decoding from the start is as cheap
 _AUDIO_SEEK_MARGIN_S = 0.5  # decode this much before the window so that codecs settle
 _REORDER_DEPTH = 4  # frames buffered to repair out-of-order timestamps (AVI packed B-frames)
+_SKIP_MARGIN_S = 1.0  # decode every frame from this long before a window (covers low fps)
 _MIN_COVERED_FRACTION = 0.5  # a window mostly outside the stream is an error, not padding
 
 
@@ -116,8 +117,9 @@ def _sample_video(path: Path, instants_s: np.ndarray,
                   ) -> tuple[list[np.ndarray], int]:
     with open_input(path) as container:
         stream = _video_stream(container, path)
-        timed = _reordered(_raw_timed(_decode(container, stream)))
-        if seek and _seek_before(container, stream, float(instants_s[0])):
+        first_s = float(instants_s[0])
+        timed = _reordered(_raw_timed(_decode(container, stream, first_s - _SKIP_MARGIN_S)))
+        if seek and _seek_before(container, stream, first_s):
             first = next(timed, None)
             if first is None or first[0] > instants_s[0] + _PTS_TOLERANCE_S:
                 raise _SeekMissed
@@ -134,16 +136,25 @@ def _seek_before(container, stream, time_s: float) -> bool:
     return True
 
 
-def _decode(container, stream) -> Iterator[av.VideoFrame | av.AudioFrame]:
+def _decode(container, stream, skip_before_s: float | None = None
+            ) -> Iterator[av.VideoFrame | av.AudioFrame]:
     """Decode ``stream`` from the current position, skipping packets the codec rejects.
 
     Right after a seek a decoder can receive a packet it cannot use yet (MP2 in MPEG-PS), and
     files often end in a damaged packet; players skip those, and so do we. A stream that yields
-    no frame at all still fails.
+    no frame at all still fails. Packets before ``skip_before_s`` are decoded only as far as
+    later frames need them (non-reference frames skipped), which speeds up seeks into long GOPs.
     """
     first_error: av.FFmpegError | None = None
     n_frames = 0
+    skipping = False
     for packet in container.demux(stream):
+        if skip_before_s is not None:
+            packet_s = seconds(packet.pts, packet.time_base)
+            early = packet_s is not None and packet_s < skip_before_s
+            if early != skipping:
+                stream.codec_context.skip_frame = "NONREF" if early else "DEFAULT"
+                skipping = early
         try:
             frames = packet.decode()
         except av.InvalidDataError as err:
