@@ -11,6 +11,17 @@ import pytest
 
 from avts.config import tiny
 
+_SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_av_sync() -> Path:
+    """The real test videos in ``shared/data/av-sync`` beside the repository, or skip."""
+    folder = _SHARED_DATA / "av-sync"
+    if not folder.is_dir():
+        pytest.skip(f"shared test videos not found at {folder}")
+    return folder
+
 
 @pytest.fixture(scope="session")
 def synth_corpus(tmp_path_factory) -> Path:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from avts.cli import main
-from tests.conftest import write_bad_files
+from conftest import write_bad_files
 
 
 def _one_line_error(capsys):

@@ -52,7 +52,8 @@ class PairConfig:
     """How positives and negatives are drawn (paper, Sec. 3)."""
 
     positive_fraction: float = 0.5  # share of positives in a batch
-    hard_min_shift_s: float | None = None  # hard negatives: audio at least this far away; None: one window (no overlap)
+    # hard negatives: audio at least this far away; None: one window length (no overlap)
+    hard_min_shift_s: float | None = None
     superhard_min_shift_s: float = 0.2  # super-hard negatives: overlapping windows shifted by
     superhard_max_shift_s: float = 0.5  # a small amount in [min, max] seconds
 

@@ -48,9 +48,9 @@ class MediaInfo(_ToDict):
 
     @property
     def start_s(self) -> float:
-        """Start of the usable span: the later of the two stream starts."""
-        return max(self.video_start_s or 0.0, self.audio_start_s or 0.0)
-
+        """Start of the usable span: the later of the two stream starts (0 when unknown)."""
+        starts = [s for s in (self.video_start_s, self.audio_start_s) if s is not None]
+        return max(starts) if starts else 0.0
 
 @dataclass(frozen=True)
 class SkippedFile(_ToDict):

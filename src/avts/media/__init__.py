@@ -1,0 +1,7 @@
+"""Media I/O with PyAV: probe files, read clips by presentation time, write test media."""
+
+from avts.media.probe import probe, require_av
+from avts.media.read import read_audio, read_clip, read_video
+from avts.media.write import write_av
+
+__all__ = ["probe", "read_audio", "read_clip", "read_video", "require_av", "write_av"]

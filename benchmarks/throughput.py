@@ -1,0 +1,104 @@
+"""Loader and train-step throughput (clips/s) for the tiny and the paper-sized configurations.
+
+Prints one JSON object. Not a test: numbers depend on the machine. Usage:
+    python benchmarks/throughput.py [--device cpu] [--steps 5] [--videos 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from avts.config import Config, tiny
+from avts.data.corpus import index_corpus
+from avts.data.curriculum import NegativeMix
+from avts.data.dataset import ClipStore, PairDataset, collate_pairs
+from avts.data.pairs import draw_pairs, min_duration_for
+from avts.data.synthetic import synthesize
+from avts.losses import build_loss
+from avts.models import build_model, count_parameters
+
+
+def loader_rate(cfg: Config, data_dir: str, n_clips: int, preload: bool) -> dict:
+    clip = cfg.data.clip
+    index = index_corpus(data_dir, min_duration_for(clip.duration_s, cfg.data.pairs),
+                         cache_dir=os.path.join(data_dir, ".cache"))
+    t0 = time.perf_counter()
+    store = ClipStore(index.videos, clip, cfg.data.mel.sr_hz, preload=preload)
+    preload_s = time.perf_counter() - t0
+    pairs = draw_pairs(np.random.default_rng(0), store.spans, n_clips,
+                       NegativeMix(0.75, 0.25, 0.0), 0.5, clip.duration_s, cfg.data.pairs)
+    loader = DataLoader(PairDataset(store, pairs, cfg.data.mel), batch_size=16,
+                        num_workers=cfg.train.num_workers, collate_fn=collate_pairs)
+    t0 = time.perf_counter()
+    n = sum(len(b["label"]) for b in loader)
+    seconds = time.perf_counter() - t0
+    return {"clips_per_s": n / seconds, "preload_s": preload_s if preload else None,
+            "num_workers": cfg.train.num_workers, "preload": preload}
+
+
+def train_step_rate(cfg: Config, device: torch.device, batch: int, steps: int) -> dict:
+    torch.manual_seed(0)
+    model = build_model(cfg.model).to(device)
+    loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    clip, mel = cfg.data.clip, cfg.data.mel
+    n_mel_frames = 1 + round(clip.duration_s * mel.sr_hz) // mel.hop_samples
+    video = torch.randn(batch, 3, clip.n_frames, clip.height, clip.width, device=device)
+    audio = torch.randn(batch, 1, mel.n_mels, n_mel_frames, device=device)
+    y = (torch.arange(batch, device=device) % 2).float()
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            fv, fa = model(video, audio)
+        loss = loss_fn(fv.float(), fa.float(), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    return {"clips_per_s": batch * steps / seconds, "batch_size": batch, "steps": steps,
+            "params": count_parameters(model)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--videos", type=int, default=8)
+    parser.add_argument("--loader-clips", type=int, default=512)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    presets = {"tiny": (tiny(), 32), "paper": (Config(), 8 if device.type == "cpu" else 64)}
+    result = {"device": str(device), "torch": torch.__version__, "threads":
+              torch.get_num_threads(), "cpu": platform.processor() or platform.machine()}
+    with tempfile.TemporaryDirectory() as data_dir:
+        synthesize(data_dir, args.videos, seed=0)
+        for name, (cfg, batch) in presets.items():
+            result[name] = {
+                "loader_preloaded": loader_rate(cfg, data_dir, args.loader_clips, preload=True),
+                "loader_on_demand": loader_rate(cfg, data_dir, args.loader_clips // 4,
+                                                preload=False),
+                "train_step": train_step_rate(cfg, device, batch, args.steps),
+            }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

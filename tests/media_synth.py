@@ -1,0 +1,92 @@
+"""Tiny synthetic media for the media tests: white flashes with clicks at the same instants."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from avts.media.write import write_av
+
+FLASH_FRAMES = (12, 40, 71)  # frame indices of the white flashes
+SIZE_HW = (48, 64)
+CLICK_S = 0.002  # click length; short enough to mark one instant, long enough to survive AAC
+
+
+def flash_frames(n_frames: int) -> np.ndarray:
+    frames = np.full((n_frames, *SIZE_HW, 3), 16, dtype=np.uint8)
+    frames[[i for i in FLASH_FRAMES if i < n_frames]] = 240
+    return frames
+
+
+def click_track(n_samples: int, sr_hz: int, fps: float) -> np.ndarray:
+    """Clicks at the flash times (relative to the stream start), silence elsewhere."""
+    audio = np.zeros(n_samples, dtype=np.float32)
+    n_click = max(1, round(CLICK_S * sr_hz))
+    burst = 0.8 * np.sin(2 * np.pi * 3000.0 * np.arange(n_click) / sr_hz)
+    for index in FLASH_FRAMES:
+        at = round(index / fps * sr_hz)
+        if at >= n_samples:
+            continue
+        audio[at : at + n_click] = burst[: n_samples - at]
+    return audio
+
+
+def flash_times_s(fps: float, start_s: float = 0.0) -> list[float]:
+    return [start_s + index / fps for index in FLASH_FRAMES]
+
+
+def write_flash_click(path: Path, fps: float, sr_hz: int, duration_s: float = 3.2,
+                      **codecs: str) -> Path:
+    """Flashes and clicks through ``write_av`` (both streams start at 0)."""
+    n_frames = round(duration_s * fps)
+    audio = click_track(round(duration_s * sr_hz), sr_hz, fps)
+    return write_av(path, flash_frames(n_frames), fps, audio, sr_hz, **codecs)
+
+
+def write_offset_mkv(path: Path, fps: Fraction, sr_hz: int, start_s: float,
+                     duration_s: float = 3.2) -> Path:
+    """Matroska (H.264 + FLAC) whose streams both start at ``start_s`` instead of 0."""
+    n_frames = round(duration_s * fps)
+    frames = flash_frames(n_frames)
+    audio = click_track(round(duration_s * sr_hz), sr_hz, float(fps))
+    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    with av.open(str(path), mode="w") as container:
+        vstream = container.add_stream("h264", rate=fps)
+        vstream.height, vstream.width = SIZE_HW
+        vstream.pix_fmt = "yuv420p"
+        astream = container.add_stream("flac", rate=sr_hz)
+        astream.layout = "mono"
+        vtb = 1 / fps
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = round(start_s / vtb) + i
+            frame.time_base = vtb
+            container.mux(vstream.encode(frame))
+        container.mux(vstream.encode())
+        chunk = 4096
+        for at in range(0, len(pcm), chunk):
+            frame = av.AudioFrame.from_ndarray(pcm[None, at : at + chunk], format="s16",
+                                               layout="mono")
+            frame.sample_rate = sr_hz
+            frame.pts = round(start_s * sr_hz) + at
+            frame.time_base = Fraction(1, sr_hz)
+            container.mux(astream.encode(frame))
+        container.mux(astream.encode())
+    return path
+
+
+def click_onsets_s(audio: np.ndarray, sr_hz: int, start_s: float) -> list[float]:
+    """Times where the signal first exceeds 30% of its peak, one per click."""
+    loud = np.flatnonzero(np.abs(audio) > 0.3 * np.abs(audio).max())
+    if loud.size == 0:
+        return []
+    firsts = loud[np.concatenate([[True], np.diff(loud) > sr_hz * 0.05])]
+    return [start_s + k / sr_hz for k in firsts]
+
+
+def flash_instants_s(frames: np.ndarray, fps: float, start_s: float) -> list[float]:
+    bright = np.flatnonzero(frames.reshape(len(frames), -1).mean(axis=1) > 128)
+    return [start_s + i / fps for i in bright]

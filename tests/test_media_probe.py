@@ -1,0 +1,158 @@
+"""probe / require_av on real files from shared data and on broken or incomplete files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from avts.errors import (
+    MediaTooShortError,
+    NoAudioStreamError,
+    NoVideoStreamError,
+    UnreadableMediaError,
+)
+from avts.media import probe, require_av, write_av
+
+# name -> (container prefix, measured fps, audio Hz, channels)
+KNOWN = {
+    "grid_bbaf2n.mpg": ("mpeg", 25.0, 44100, 2),
+    "activitynet_v_ZNVhz7ctTq0_dogwalk__derived_2997fps_mpeg4_pcm22k.avi": ("avi", 29.97, 22050, 1),
+    "grid_id2_vcd_swwp2s__derived_15fps_mjpeg_mulaw8k.avi": ("avi", 15.0, 8000, 1),
+    "ucf101_applyeyemakeup_test.avi": ("avi", 25.0, 44100, 2),
+    "kinetics_flipping_a_pancake.mkv": ("matroska", 30.0, 48000, 1),
+    "hdtf_RD_Radio2_000__derived_h264_flac22k.mkv": ("matroska", 25.0, 22050, 1),
+    "hdtf_WDA_KatieHill_000__derived_vp9_opus.webm": ("matroska", 25.0, 48000, 2),
+    "retalking_face1.mp4": ("mov", 22.1, 44100, 2),
+    "videollama2_baby_reading__derived_24fps.mp4": ("mov", 24.0, 44100, 2),
+    "lrs2_deepavsr_00001.mp4": ("mov", 25.0, 16000, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_probe_known_files(shared_av_sync: Path, name: str) -> None:
+    container, fps, sr_hz, channels = KNOWN[name]
+    info = probe(shared_av_sync / name)
+    assert info.has_video and info.has_audio
+    assert info.container.startswith(container)
+    assert info.video_fps == pytest.approx(fps, abs=0.05)
+    assert (info.audio_sr_hz, info.audio_channels) == (sr_hz, channels)
+    assert info.width > 0 and info.height > 0
+    assert 2.5 < info.duration_s < 60.5
+    assert info.start_s == max(info.video_start_s, info.audio_start_s)
+    assert info.duration_s <= min(info.video_duration_s, info.audio_duration_s) + 1e-6
+
+
+def test_probe_start_times(shared_av_sync: Path) -> None:
+    # WebM: VP9 starts at +7 ms. Opus pre-skip puts the first audio packets at -2 ms (webm)
+    # and -7 ms (kinetics mkv); the decoder drops those samples, so presented audio starts ~0.
+    webm = probe(shared_av_sync / "hdtf_WDA_KatieHill_000__derived_vp9_opus.webm")
+    assert webm.video_start_s == pytest.approx(0.007, abs=1e-3)
+    assert webm.audio_start_s == pytest.approx(0.0, abs=2e-3)
+    assert webm.start_s == pytest.approx(0.007, abs=1e-3)
+    mkv = probe(shared_av_sync / "kinetics_flipping_a_pancake.mkv")
+    assert mkv.video_start_s == pytest.approx(0.0, abs=1e-3)
+    assert -0.008 <= mkv.audio_start_s <= 0.001
+    # AAC priming (negative first packet pts) is not reported as an early audio start.
+    aac = probe(shared_av_sync / "avsbench_GrqTKuk8x4_tabla.mp4")
+    assert aac.audio_start_s == pytest.approx(0.0, abs=1e-4)
+    # Irregular timing: the first frame of retalking_face1 is at 33 ms.
+    vfr = probe(shared_av_sync / "retalking_face1.mp4")
+    assert vfr.video_start_s == pytest.approx(0.033, abs=1e-3)
+    assert vfr.video_fps == pytest.approx(22.1, abs=0.2)  # header says 30
+
+
+def test_probe_all_files_fast(shared_av_sync: Path) -> None:
+    paths = sorted(p for p in shared_av_sync.iterdir() if p.is_file())
+    began = time.perf_counter()
+    infos = [probe(p) for p in paths]
+    elapsed_s = time.perf_counter() - began
+    assert len(infos) >= 70
+    for info in infos:
+        require_av(info, min_duration_s=2.5)
+        assert 7.0 < info.video_fps < 61.0
+        assert abs(info.video_start_s - info.audio_start_s) < 0.05
+        assert info.to_dict()["path"] == str(info.path)
+    assert elapsed_s < 15.0  # about 1 s on 2 cores; a generous bound for busy CI machines
+
+
+def _write_short(path: Path) -> Path:
+    frames = np.zeros((25, 32, 32, 3), dtype=np.uint8)
+    return write_av(path, frames, 25.0, np.zeros(16000, dtype=np.float32), 16000)
+
+
+def _write_video_only(path: Path) -> Path:
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("h264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(25):
+            image = np.zeros((32, 32, 3), dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def _one_line(err: pytest.ExceptionInfo, path: Path) -> str:
+    text = str(err.value)
+    assert "\n" not in text
+    assert str(path) in text
+    return text
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.mp4"
+    with pytest.raises(UnreadableMediaError) as err:
+        probe(path)
+    assert "no such file" in _one_line(err, path)
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mp4"
+    path.touch()
+    with pytest.raises(UnreadableMediaError) as err:
+        probe(path)
+    assert "empty" in _one_line(err, path)
+
+
+def test_text_file_named_mp4(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is not a video\nsecond line\n")
+    with pytest.raises(UnreadableMediaError) as err:
+        probe(path)
+    _one_line(err, path)
+    assert err.value.__cause__ is not None
+
+
+def test_truncated_mp4(tmp_path: Path) -> None:
+    whole = _write_short(tmp_path / "whole.mp4")
+    path = tmp_path / "truncated.mp4"
+    data = whole.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.3)])
+    with pytest.raises(UnreadableMediaError) as err:
+        probe(path)
+    _one_line(err, path)
+
+
+def test_video_without_audio(tmp_path: Path) -> None:
+    path = _write_video_only(tmp_path / "silent.mp4")
+    info = probe(path)
+    assert info.has_video and not info.has_audio
+    assert info.duration_s == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(NoAudioStreamError) as err:
+        require_av(info, 0.5)
+    _one_line(err, path)
+
+
+def test_require_av_errors(tmp_path: Path) -> None:
+    path = _write_short(tmp_path / "short.mp4")
+    info = probe(path)
+    require_av(info, 0.9)
+    with pytest.raises(MediaTooShortError) as err:
+        require_av(info, 2.0)
+    _one_line(err, path)
+    with pytest.raises(NoVideoStreamError) as err:
+        require_av(type(info)(**{**info.__dict__, "has_video": False}), 0.5)
+    _one_line(err, path)
