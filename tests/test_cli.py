@@ -1,9 +1,9 @@
 import json
 
 import pytest
+from conftest import write_bad_files
 
 from avts.cli import main
-from conftest import write_bad_files
 
 
 def _one_line_error(capsys):

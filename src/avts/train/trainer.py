@@ -220,13 +220,13 @@ class Trainer:
             fv, fa = self.model(video, audio)
         loss = self.loss_fn(fv.float(), fa.float(), y)
         if not torch.isfinite(loss):
-            return float(loss)
+            return loss.item()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         torch.nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip_norm)
         self.optimizer.step()
-        return float(loss)
+        return loss.item()
 
     def _log(self, m: EpochMetrics, writer: Any) -> None:
         with open(self.run_dir / "metrics.jsonl", "a") as f:
