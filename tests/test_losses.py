@@ -27,6 +27,20 @@ def test_contrastive_matches_hand_computation() -> None:
     assert (0.8 + (0.99 - math.sqrt(0.8)) ** 2) / 4 == pytest.approx(0.20228354, abs=1e-8)
 
 
+def test_in_batch_negatives_add_cross_pairs_of_different_videos() -> None:
+    # Positives are rows 0 and 1 (videos 7 and 8). Cross pairs: fv0 vs fa1 = (1,0) vs (0.6,0.8),
+    # d = 0.894427 -> (0.99 - d)^2 = 0.00913416; fv1 vs fa0 = (1,0) vs (1,0), d = 0 -> 0.99^2.
+    # Their mean, 0.49459208, is added to the paper's term 0.20228354.
+    loss = ContrastiveLoss(0.99, in_batch_negatives=True)
+    groups = torch.tensor([7, 8, 7, 8])
+    expected = 0.20228354 + (0.00913416 + 0.99**2) / 2
+    assert loss(FV, FA, Y, groups=groups).item() == pytest.approx(expected, abs=1e-6)
+    # Rows from the same video are never each other's negatives; without groups: paper loss.
+    same = torch.tensor([7, 7, 7, 7])
+    assert loss(FV, FA, Y, groups=same).item() == pytest.approx(0.20228354, abs=1e-6)
+    assert loss(FV, FA, Y).item() == pytest.approx(0.20228354, abs=1e-6)
+
+
 def test_contrastive_pair_score_is_minus_distance() -> None:
     score = ContrastiveLoss().pair_score(FV, FA)
     expected = torch.tensor([0.0, -math.sqrt(0.8), -math.sqrt(0.8), -math.sqrt(2.0)])

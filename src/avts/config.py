@@ -107,6 +107,7 @@ class TrainConfig:
     grad_clip_norm: float = 5.0
     loss: str = "contrastive"  # "contrastive" (paper), "cross_entropy", or "infonce"
     margin: float = 0.99  # eta of the contrastive loss
+    in_batch_negatives: bool = False  # also use other videos' audio in the batch as easy negatives
     num_workers: int = 2  # data-loading processes
     device: str = "auto"  # "auto" (cuda, mps, cpu), or a torch device string
     seed: int = 0
@@ -127,7 +128,7 @@ def tiny() -> Config:
     """CPU-sized preset used by ``avts demo``: small frames, narrow nets, a short curriculum."""
     return Config(
         data=DataConfig(
-            clip=ClipConfig(duration_s=1.0, fps=8.0, height=48, width=48),
+            clip=ClipConfig(duration_s=1.0, fps=12.0, height=48, width=48),
             mel=MelConfig(n_mels=32),
             pairs=PairConfig(superhard_min_shift_s=0.25, superhard_max_shift_s=0.5),
             val_fraction=0.2,
@@ -141,17 +142,18 @@ def tiny() -> Config:
             pool="time",
         ),
         train=TrainConfig(
-            epochs=14,
+            epochs=18,
             batch_size=32,
             samples_per_epoch=1536,
-            val_samples=512,
+            val_samples=384,
             optimizer="adamw",
             lr=2e-3,
             weight_decay=1e-4,
             plateau_patience=3,
+            in_batch_negatives=True,
             num_workers=0,
         ),
-        curriculum=CurriculumConfig(easy_only_epochs=4, hard_fraction=0.5),
+        curriculum=CurriculumConfig(easy_only_epochs=6, hard_fraction=0.5),
     )
 
 

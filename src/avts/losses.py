@@ -29,18 +29,39 @@ class ContrastiveLoss(nn.Module):
     Embeddings are L2-normalised, so d lies in [0, 2] (orthogonal unit vectors are sqrt(2)
     apart). Positives are pulled to coincide; negatives are pushed until they are at least
     eta = 0.99 apart (a bit short of orthogonal) and then contribute nothing.
+
+    With ``in_batch_negatives`` (not in the paper; off by default) the negative term is also
+    applied to every (video of positive i, audio of positive j) in the batch whose videos
+    differ: extra easy negatives at no extra network cost, which makes training from scratch
+    converge in far fewer steps (the tiny CPU preset relies on it). ``groups`` gives each row's
+    source video so that pairs from the same video are never used as negatives.
     """
 
-    def __init__(self, margin: float = 0.99) -> None:
+    def __init__(self, margin: float = 0.99, in_batch_negatives: bool = False) -> None:
         super().__init__()
         self.margin = margin
+        self.in_batch_negatives = in_batch_negatives
 
-    def forward(self, fv: torch.Tensor, fa: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, fv: torch.Tensor, fa: torch.Tensor, y: torch.Tensor,
+                groups: torch.Tensor | None = None) -> torch.Tensor:
         y = y.to(fv.dtype)  # (B,)
         d2 = (fv - fa).pow(2).sum(dim=1)  # (B,), squared directly: smooth at d = 0
         d = d2.clamp_min(1e-12).sqrt()  # (B,)
         hinge = (self.margin - d).clamp_min(0.0)  # (B,)
-        return (y * d2 + (1.0 - y) * hinge.pow(2)).mean()
+        loss = (y * d2 + (1.0 - y) * hinge.pow(2)).mean()
+        if self.in_batch_negatives and groups is not None:
+            loss = loss + self._in_batch_term(fv, fa, y, groups)
+        return loss
+
+    def _in_batch_term(self, fv: torch.Tensor, fa: torch.Tensor, y: torch.Tensor,
+                       groups: torch.Tensor) -> torch.Tensor:
+        pos = y > 0.5
+        v, a, g = fv[pos], fa[pos], groups[pos]  # (P, D), (P, D), (P,)
+        other = g[:, None] != g[None, :]  # (P, P): pairs from different videos
+        if not other.any():
+            return fv.sum() * 0.0
+        d2 = (v[:, None, :] - a[None, :, :]).pow(2).sum(dim=2)[other]  # (K,)
+        return (self.margin - d2.clamp_min(1e-12).sqrt()).clamp_min(0.0).pow(2).mean()
 
     def pair_score(self, fv: torch.Tensor, fa: torch.Tensor) -> torch.Tensor:
         return -pair_distance(fv, fa)  # (B,)
@@ -65,7 +86,8 @@ class CrossEntropySyncLoss(nn.Module):
         pair = torch.cat([fv, fa, (fv - fa).abs(), fv * fa], dim=1)  # (B, 4D)
         return self.head(pair).squeeze(1)  # (B,)
 
-    def forward(self, fv: torch.Tensor, fa: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, fv: torch.Tensor, fa: torch.Tensor, y: torch.Tensor,
+                groups: torch.Tensor | None = None) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(self.logit(fv, fa), y.to(fv.dtype))
 
     def pair_score(self, fv: torch.Tensor, fa: torch.Tensor) -> torch.Tensor:
@@ -84,7 +106,8 @@ class InfoNCELoss(nn.Module):
         super().__init__()
         self.temperature = temperature
 
-    def forward(self, fv: torch.Tensor, fa: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, fv: torch.Tensor, fa: torch.Tensor, y: torch.Tensor,
+                groups: torch.Tensor | None = None) -> torch.Tensor:
         keep = y > 0.5  # (B,)
         n_pos = int(keep.sum())
         if n_pos < 2:
@@ -100,11 +123,12 @@ class InfoNCELoss(nn.Module):
 
 
 def build_loss(
-    name: str, margin: float = 0.99, embed_dim: int = 128, temperature: float = 0.07
+    name: str, margin: float = 0.99, embed_dim: int = 128, temperature: float = 0.07,
+    in_batch_negatives: bool = False,
 ) -> nn.Module:
     """``"contrastive"`` (paper), ``"cross_entropy"`` or ``"infonce"``."""
     if name == "contrastive":
-        return ContrastiveLoss(margin)
+        return ContrastiveLoss(margin, in_batch_negatives)
     if name == "cross_entropy":
         return CrossEntropySyncLoss(embed_dim)
     if name == "infonce":

@@ -135,6 +135,7 @@ class PairDataset(Dataset):
             "audio": mel.unsqueeze(0),  # (1, M, F)
             "label": torch.tensor(float(p.label)),
             "kind": torch.tensor(KINDS.index(p.kind)),
+            "video_index": torch.tensor(p.video_index),  # keeps in-batch negatives honest
         }
 
 

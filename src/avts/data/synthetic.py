@@ -57,17 +57,17 @@ class SynthConfig:
     fps: float = 25.0  # video frame rate; contacts fall on frame times
     sr_hz: int = 16000  # audio sample rate, mono
     duration_s: float = 8.0  # length of every video
-    main_rate_hz: float = 0.9  # mean contacts per second of the main (labelled) object
+    main_rate_hz: float = 1.8  # mean contacts per second of the main (labelled) object
     extra_rate_hz: float = 0.35  # mean contacts per second of each extra sounding object
     max_extra_objects: int = 2  # extra sounding objects per video: uniform in 0..this
     distractor_prob: float = 0.6  # chance of one silent object that moves and rotates
     offscreen_rate_hz: float = 0.15  # mean off-screen sounds per second (no visual cause)
-    min_gap_s: float = 0.28  # shortest time between two contacts of one object
+    min_gap_s: float = 0.25  # shortest time between two contacts of one object
     snr_db_range: tuple[float, float] = (5.0, 25.0)  # event-to-background-noise ratio, uniform
     radius_px_range: tuple[float, float] = (6.0, 9.0)  # object size, uniform
     floor_px: int = 8  # height of the floor band at the bottom of the frame
     wall_px: int = 4  # width of the wall bands at the left and right
-    flash_decay_frames: float = 1.5  # contact flash decays by 1/e per this many frames
+    flash_decay_frames: float = 3.0  # contact flash decays by 1/e per this many frames
     frame_noise_std: float = 2.0  # per-frame sensor noise (grey levels) so no frame repeats
 
     @property

@@ -75,7 +75,8 @@ class Trainer:
         self.device = select_device(cfg.train.device)
         torch.manual_seed(cfg.train.seed)
         self.model = build_model(cfg.model).to(self.device)
-        self.loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim)
+        self.loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim,
+                                  in_batch_negatives=cfg.train.in_batch_negatives)
         self.loss_fn.to(self.device)
         params = list(self.model.parameters()) + list(self.loss_fn.parameters())
         self.optimizer = _build_optimizer(cfg, params)
@@ -214,11 +215,12 @@ class Trainer:
         video = batch["video"].to(self.device, non_blocking=True)
         audio = batch["audio"].to(self.device, non_blocking=True)
         y = batch["label"].to(self.device, non_blocking=True)
+        groups = batch["video_index"].to(self.device, non_blocking=True)
         # bf16 autocast on CUDA only; the loss is computed in float32 either way.
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
                             enabled=self.device.type == "cuda"):
             fv, fa = self.model(video, audio)
-        loss = self.loss_fn(fv.float(), fa.float(), y)
+        loss = self.loss_fn(fv.float(), fa.float(), y, groups=groups)
         if not torch.isfinite(loss):
             return loss.item()
         self.optimizer.zero_grad(set_to_none=True)
