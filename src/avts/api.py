@@ -140,8 +140,8 @@ def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int 
     return accuracy_by_kind(out["score"], out["kind"], threshold)
 
 
-DEMO_TRAIN_VIDEOS = 48
-DEMO_EVAL_VIDEOS = 16
+DEMO_TRAIN_VIDEOS = 160
+DEMO_EVAL_VIDEOS = 24
 
 
 def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = None,
@@ -162,10 +162,13 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
     result = train(train_dir, out / "run", cfg, on_step=on_step, on_epoch=on_epoch)
     stage("evaluating on unseen videos")
     acc = evaluate_sync(result.best_checkpoint, eval_dir, seed=seed)
+    from avts.report.plots import plot_training
+
+    plot = plot_training(result.epochs, out / "curves.png")
     summary = DemoSummary(
         sync_accuracy=acc, checkpoint=result.best_checkpoint.resolve(),
         train_seconds=result.train_seconds, total_seconds=time.perf_counter() - t_start,
-        plot=(out / "run" / "curves.png").resolve(), n_train_videos=DEMO_TRAIN_VIDEOS,
+        plot=plot.resolve(), n_train_videos=DEMO_TRAIN_VIDEOS,
         n_eval_videos=DEMO_EVAL_VIDEOS)
     (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
     return summary

@@ -147,7 +147,7 @@ def tiny() -> Config:
             samples_per_epoch=1536,
             val_samples=384,
             optimizer="adamw",
-            lr=2e-3,
+            lr=5e-4,
             weight_decay=1e-4,
             plateau_patience=3,
             in_batch_negatives=True,
