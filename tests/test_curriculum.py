@@ -26,10 +26,11 @@ def test_superhard_share_splits_the_hard_fraction():
     assert sum(mix.as_tuple()) == pytest.approx(1.0)
 
 
-def test_tiny_preset_switches_after_epoch_four():
+def test_tiny_preset_switches_after_its_easy_only_stage():
     cfg = tiny().curriculum
-    assert negative_mix(4, cfg).easy == 1.0
-    assert negative_mix(5, cfg).hard == pytest.approx(0.5)
+    last_easy = cfg.easy_only_epochs
+    assert negative_mix(last_easy, cfg).easy == 1.0
+    assert negative_mix(last_easy + 1, cfg).hard == pytest.approx(0.5)
 
 
 def test_no_easy_only_phase():
