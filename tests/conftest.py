@@ -47,7 +47,7 @@ def quick_cfg(tmp_path):
 
 def write_bad_files(folder: Path, good_video: Path) -> dict[str, Path]:
     """The broken inputs users really have: empty, not media, truncated, silent-less, too short."""
-    import av
+    from media_synth import write_video_only
 
     from avts.media.write import write_av
 
@@ -59,13 +59,7 @@ def write_bad_files(folder: Path, good_video: Path) -> dict[str, Path]:
     files["text"].write_text("this is not a video\n")
     data = good_video.read_bytes()
     files["truncated"].write_bytes(data[: len(data) // 3])
-    with av.open(str(files["no_audio"]), "w") as c:
-        s = c.add_stream("h264", rate=25)
-        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
-        for i in range(75):
-            img = np.full((64, 64, 3), (i * 3) % 255, np.uint8)
-            c.mux(s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
-        c.mux(s.encode())
+    write_video_only(files["no_audio"], n_frames=75, size_px=64)
     frames = np.zeros((10, 64, 64, 3), np.uint8)
     write_av(files["short"], frames, 25, np.zeros(6400, np.float32), 16000)
     return files

@@ -90,3 +90,15 @@ def click_onsets_s(audio: np.ndarray, sr_hz: int, start_s: float) -> list[float]
 def flash_instants_s(frames: np.ndarray, fps: float, start_s: float) -> list[float]:
     bright = np.flatnonzero(frames.reshape(len(frames), -1).mean(axis=1) > 128)
     return [start_s + i / fps for i in bright]
+
+
+def write_video_only(path: Path, n_frames: int = 25, size_px: int = 32) -> Path:
+    """An H.264 MP4 with no audio stream (a common broken input)."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("h264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = size_px, size_px, "yuv420p"
+        for i in range(n_frames):
+            image = np.full((size_px, size_px, 3), (i * 3) % 255, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
+from media_synth import write_video_only
 
 from avts.errors import (
     MediaTooShortError,
@@ -85,14 +85,7 @@ def _write_short(path: Path) -> Path:
 
 
 def _write_video_only(path: Path) -> Path:
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("h264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        for _ in range(25):
-            image = np.zeros((32, 32, 3), dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-    return path
+    return write_video_only(path)
 
 
 def _one_line(err: pytest.ExceptionInfo, path: Path) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from media_synth import (
@@ -14,6 +13,7 @@ from media_synth import (
     flash_times_s,
     write_flash_click,
     write_offset_mkv,
+    write_video_only,
 )
 
 from avts.errors import MediaTooShortError, NoAudioStreamError, UnreadableMediaError
@@ -166,14 +166,7 @@ def test_bad_files_raise_one_line(tmp_path: Path) -> None:
 
 
 def test_video_without_audio_raises(tmp_path: Path) -> None:
-    path = tmp_path / "silent.mp4"
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("h264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        for _ in range(25):
-            image = np.zeros((32, 32, 3), dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
+    path = write_video_only(tmp_path / "silent.mp4")
     assert read_video(path, 0.0, 0.5, 25.0, (16, 16)).shape == (12, 16, 16, 3)
     with pytest.raises(NoAudioStreamError) as err:
         read_audio(path, 0.0, 0.5, 16000)
