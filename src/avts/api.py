@@ -43,6 +43,13 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = (),
     return apply_overrides(cfg, list(overrides))
 
 
+def parameter_counts(cfg: Config) -> dict[str, int]:
+    """Trainable parameters of the model that ``cfg`` describes (video, audio, heads, total)."""
+    from avts.models import build_model, count_parameters
+
+    return count_parameters(build_model(cfg.model))
+
+
 @dataclass
 class PreparedData:
     train: object  # ClipStore

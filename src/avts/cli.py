@@ -120,6 +120,9 @@ def _cmd_train(args) -> None:
     from avts import api
 
     cfg = api.load_config(args.config, args.overrides, args.preset)
+    counts = api.parameter_counts(cfg)
+    print(f"model: {cfg.model.video_arch} video net + VGG audio net, parameters: "
+          + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     progress = _TrainProgress()
     data = api.prepare_data(args.data, cfg)
     for s in data.skipped:
