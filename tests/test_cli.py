@@ -49,6 +49,8 @@ def test_missing_inputs_are_one_line_exit_2(tmp_path, capsys):
     _one_line_error(capsys)
     assert main(["train", "--data", ".", "--out", str(tmp_path / "r"), "train.bogus=1"]) == 2
     assert "train.bogus" in _one_line_error(capsys)
+    assert main(["train", "--data", ".", "--out", str(tmp_path / "r"), "model.pool=bogus"]) == 2
+    assert "pool" in _one_line_error(capsys)
 
 
 def test_synth_train_eval_through_the_cli(tmp_path, capsys):

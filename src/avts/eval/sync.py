@@ -13,8 +13,6 @@ from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import KINDS, PairSpec
 from avts.types import SyncAccuracy
 
-NEGATIVE_KINDS = ("easy", "hard", "superhard")
-
 
 @torch.no_grad()
 def score_pairs(
