@@ -50,9 +50,8 @@ class CorpusIndex:
 
 
 def usable_span(info: MediaInfo) -> tuple[float, float]:
-    """``(start_s, duration_s)``: starts when both streams have started (missing start: 0)."""
-    start_s = max(info.video_start_s or 0.0, info.audio_start_s or 0.0)
-    return (start_s, info.duration_s)
+    """``(start_s, duration_s)``: starts when both streams have started (``MediaInfo.start_s``)."""
+    return (info.start_s, info.duration_s)
 
 
 def unusable_reason(info: MediaInfo, min_duration_s: float) -> str | None:
