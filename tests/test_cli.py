@@ -60,6 +60,11 @@ def test_synth_train_eval_through_the_cli(tmp_path, capsys):
             "train.batch_size=16", "train.val_samples=16", "data.val_fraction=0.4",
             f"data.cache_dir={tmp_path / 'cache'}"]
     assert main(args) == 0
+    # Resuming needs only the run folder; an override extends the run by one epoch.
+    resume = ["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),
+              "--resume", "train.epochs=2"]
+    assert main(resume) == 0
+    assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
     assert main(["eval-sync", "--checkpoint", str(tmp_path / "run" / "best.pt"),
                  "--data", str(tmp_path / "vids"), "--pairs-per-kind", "8", "--json"]) == 0
     out = capsys.readouterr().out

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the audio and video networks on a folder of videos")
     p.add_argument("--data", type=Path, required=True, help="folder of video files (recursive)")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/last.pt with OUT/config.yaml (overrides may add epochs)")
     _add_config_args(p)
 
     p = sub.add_parser("eval-sync", help="sync accuracy per negative kind on held-out videos")
@@ -119,7 +120,12 @@ def _cmd_demo(args) -> None:
 def _cmd_train(args) -> None:
     from avts import api
 
-    cfg = api.load_config(args.config, args.overrides, args.preset)
+    saved = args.out / "config.yaml"
+    if args.resume and saved.is_file() and not (args.config or args.preset):
+        # Resuming continues the saved run: its config, plus any overrides (e.g. more epochs).
+        cfg = api.load_config(saved, args.overrides)
+    else:
+        cfg = api.load_config(args.config, args.overrides, args.preset)
     counts = api.parameter_counts(cfg)
     print(f"model: {cfg.model.video_arch} video net + VGG audio net, parameters: "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
