@@ -164,6 +164,7 @@ DEMO_EVAL_VIDEOS = 24
 
 
 def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = None,
+         n_train_videos: int = DEMO_TRAIN_VIDEOS, n_eval_videos: int = DEMO_EVAL_VIDEOS,
          on_step=None, on_epoch=None, on_stage: Callable[[str], None] | None = None
          ) -> DemoSummary:
     """Synthesize videos, train the tiny model on the CPU, evaluate on unseen synthetic videos,
@@ -174,9 +175,9 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
     stage = on_stage or (lambda _msg: None)
     stage("synthesizing videos")
     train_dir, eval_dir = out / "data" / "train", out / "data" / "eval"
-    synthesize(train_dir, DEMO_TRAIN_VIDEOS, seed=seed)
+    synthesize(train_dir, n_train_videos, seed=seed)
     # A different seed family, so the evaluation videos share nothing with the training ones.
-    synthesize(eval_dir, DEMO_EVAL_VIDEOS, seed=seed + 7919)
+    synthesize(eval_dir, n_eval_videos, seed=seed + 7919)
     stage("training")
     result = train(train_dir, out / "run", cfg, on_step=on_step, on_epoch=on_epoch)
     stage("evaluating on unseen videos")
@@ -187,7 +188,7 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
     summary = DemoSummary(
         sync_accuracy=acc, checkpoint=result.best_checkpoint.resolve(),
         train_seconds=result.train_seconds, total_seconds=time.perf_counter() - t_start,
-        plot=plot.resolve(), n_train_videos=DEMO_TRAIN_VIDEOS,
-        n_eval_videos=DEMO_EVAL_VIDEOS)
+        plot=plot.resolve(), n_train_videos=n_train_videos,
+        n_eval_videos=n_eval_videos)
     (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
     return summary

@@ -15,10 +15,10 @@ from pathlib import Path
 EXIT_USER_ERROR = 2
 
 
-def _add_config_args(p: argparse.ArgumentParser) -> None:
+def _add_config_args(p: argparse.ArgumentParser, default_preset: str = "paper") -> None:
     p.add_argument("--config", type=Path, help="YAML config file (may name a 'preset')")
     p.add_argument("--preset", choices=["paper", "tiny"], help="start from a built-in preset "
-                   "(default: paper)")
+                   f"(default: {default_preset})")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="config overrides, e.g. train.lr=1e-3 model.pool=time")
 
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="synthesize videos, train the tiny model on CPU, evaluate")
     p.add_argument("--out", type=Path, default=Path("avts-demo"), help="output folder")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-videos", type=int, default=160, help="synthetic training videos")
+    p.add_argument("--eval-videos", type=int, default=24, help="unseen evaluation videos")
+    _add_config_args(p, default_preset="tiny")
 
     p = sub.add_parser("train", help="train the audio and video networks on a folder of videos")
     p.add_argument("--data", type=Path, required=True, help="folder of video files (recursive)")
@@ -107,8 +110,10 @@ def _print_accuracy(acc, as_json: bool) -> None:
 def _cmd_demo(args) -> None:
     from avts import api
 
+    cfg = api.load_config(args.config, args.overrides, args.preset or "tiny")
     progress = _TrainProgress()
-    summary = api.demo(args.out, seed=args.seed, on_step=progress.on_step,
+    summary = api.demo(args.out, seed=args.seed, cfg=cfg, n_train_videos=args.train_videos,
+                       n_eval_videos=args.eval_videos, on_step=progress.on_step,
                        on_epoch=progress.on_epoch,
                        on_stage=lambda s: print(f"== {s}", flush=True))
     _print_accuracy(summary.sync_accuracy, as_json=False)
