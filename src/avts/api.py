@@ -15,7 +15,12 @@ from avts.types import DemoSummary, MediaInfo, SkippedFile, SyncAccuracy, TrainR
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int], None]  # (done, total)
+StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def _stage(progress: StageProgress | None, name: str) -> Progress | None:
+    return None if progress is None else (lambda done, total: progress(name, done, total))
 
 
 def probe(path: str | Path) -> MediaInfo:
@@ -71,23 +76,29 @@ class PreparedData:
     skipped: list[SkippedFile]
 
 
-def prepare_data(data_dir: str | Path, cfg: Config, progress: Progress | None = None
+def prepare_data(data_dir: str | Path, cfg: Config, progress: StageProgress | None = None
                  ) -> PreparedData:
-    """Index a folder, split it by video, and load both sides (bad files are skipped)."""
+    """Index a folder, split it by video, and load both sides (bad files are skipped).
+    ``progress(stage, done, total)`` reports the stages "probing" and "loading"."""
     from avts.data.corpus import index_corpus, split_by_video
     from avts.data.dataset import ClipStore
     from avts.data.pairs import min_duration_for
 
     min_s = cfg.data.min_duration_s or min_duration_for(cfg.data.clip.duration_s, cfg.data.pairs)
-    index = index_corpus(data_dir, min_s, cache_dir=cfg.data.cache_dir, progress=progress)
+    index = index_corpus(data_dir, min_s, cache_dir=cfg.data.cache_dir,
+                         progress=_stage(progress, "probing"))
     if len(index.videos) < 2:
         raise DatasetError(f"{data_dir}: need at least 2 usable videos of >= {min_s:.1f} s with "
                            f"audio and video, found {len(index.videos)} "
                            f"({len(index.skipped)} skipped)")
     train_infos, val_infos = split_by_video(index.videos, cfg.data.val_fraction, cfg.train.seed)
     sr = cfg.data.mel.sr_hz
-    train = ClipStore(train_infos, cfg.data.clip, sr, preload=cfg.data.preload)
-    val = ClipStore(val_infos, cfg.data.clip, sr, preload=cfg.data.preload)
+    n_all = len(train_infos) + len(val_infos)
+    load = _stage(progress, "loading")
+    train = ClipStore(train_infos, cfg.data.clip, sr, preload=cfg.data.preload,
+                      progress=load and (lambda done, _total: load(done, n_all)))
+    val = ClipStore(val_infos, cfg.data.clip, sr, preload=cfg.data.preload,
+                    progress=load and (lambda done, _total: load(len(train_infos) + done, n_all)))
     skipped = list(index.skipped) + train.failed + val.failed
     if len(train.videos) < 2 or not val.videos:
         raise DatasetError(f"{data_dir}: too few videos decode for a train/validation split "
@@ -165,8 +176,8 @@ DEMO_EVAL_VIDEOS = 24
 
 def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = None,
          n_train_videos: int = DEMO_TRAIN_VIDEOS, n_eval_videos: int = DEMO_EVAL_VIDEOS,
-         on_step=None, on_epoch=None, on_stage: Callable[[str], None] | None = None
-         ) -> DemoSummary:
+         on_step=None, on_epoch=None, on_stage: Callable[[str], None] | None = None,
+         progress: StageProgress | None = None) -> DemoSummary:
     """Synthesize videos, train the tiny model on the CPU, evaluate on unseen synthetic videos,
     and write ``summary.json`` and ``curves.png`` into ``out_dir``."""
     t_start = time.perf_counter()
@@ -175,11 +186,13 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
     stage = on_stage or (lambda _msg: None)
     stage("synthesizing videos")
     train_dir, eval_dir = out / "data" / "train", out / "data" / "eval"
-    synthesize(train_dir, n_train_videos, seed=seed)
+    synthesize(train_dir, n_train_videos, seed=seed, progress=_stage(progress, "synthesizing"))
     # A different seed family, so the evaluation videos share nothing with the training ones.
-    synthesize(eval_dir, n_eval_videos, seed=seed + 7919)
+    synthesize(eval_dir, n_eval_videos, seed=seed + 7919,
+               progress=_stage(progress, "synthesizing (evaluation)"))
     stage("training")
-    result = train(train_dir, out / "run", cfg, on_step=on_step, on_epoch=on_epoch)
+    data = prepare_data(train_dir, cfg, progress=progress)
+    result = train(train_dir, out / "run", cfg, on_step=on_step, on_epoch=on_epoch, data=data)
     stage("evaluating on unseen videos")
     acc = evaluate_sync(result.best_checkpoint, eval_dir, seed=seed)
     from avts.report.plots import plot_training

@@ -61,10 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _bar(desc: str):
+def _bar(desc: str, unit: str = "step", total: int | None = None):
     from tqdm import tqdm
 
-    return tqdm(desc=desc, unit="step", leave=False, disable=not sys.stderr.isatty())
+    return tqdm(desc=desc, unit=unit, total=total, leave=False, disable=not sys.stderr.isatty())
+
+
+class _StageBars:
+    """One tqdm bar per named stage (synthesizing, probing, loading), on a terminal only."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = _bar(stage, unit="file", total=total)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
 
 
 class _TrainProgress:
@@ -114,7 +129,7 @@ def _cmd_demo(args) -> None:
     progress = _TrainProgress()
     summary = api.demo(args.out, seed=args.seed, cfg=cfg, n_train_videos=args.train_videos,
                        n_eval_videos=args.eval_videos, on_step=progress.on_step,
-                       on_epoch=progress.on_epoch,
+                       on_epoch=progress.on_epoch, progress=_StageBars(),
                        on_stage=lambda s: print(f"== {s}", flush=True))
     _print_accuracy(summary.sync_accuracy, as_json=False)
     print(f"train {summary.train_seconds:.0f} s, total {summary.total_seconds:.0f} s")
@@ -135,7 +150,7 @@ def _cmd_train(args) -> None:
     print(f"model: {cfg.model.video_arch} video net + VGG audio net, parameters: "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     progress = _TrainProgress()
-    data = api.prepare_data(args.data, cfg)
+    data = api.prepare_data(args.data, cfg, progress=_StageBars())
     for s in data.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
     print(f"{len(data.train.videos)} training and {len(data.val.videos)} validation videos, "
@@ -157,7 +172,9 @@ def _cmd_eval_sync(args) -> None:
 def _cmd_synth(args) -> None:
     from avts import api
 
-    paths = api.synthesize(args.out_dir, args.num_videos, seed=args.seed)
+    bars = _StageBars()
+    paths = api.synthesize(args.out_dir, args.num_videos, seed=args.seed,
+                           progress=lambda done, total: bars("synthesizing", done, total))
     print(f"wrote {len(paths)} videos and labels.csv to {args.out_dir}")
 
 
