@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avts.config import Config, apply_overrides, load_yaml, save_yaml, tiny
-from avts.errors import ConfigError, DatasetError
+from avts.errors import DatasetError
 from avts.types import DemoSummary, MediaInfo, SkippedFile, SyncAccuracy, TrainResult
 
 log = logging.getLogger(__name__)
@@ -48,23 +48,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = (),
     return apply_overrides(cfg, list(overrides))
 
 
-def build_networks(cfg: Config):
-    """The two-stream model and the loss that ``cfg`` describes; a bad setting is a ConfigError."""
-    from avts.losses import build_loss
-    from avts.models import build_model
-
-    try:
-        model = build_model(cfg.model)
-        loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim,
-                             in_batch_negatives=cfg.train.in_batch_negatives)
-    except ValueError as err:  # models/ and losses/ know nothing of avts errors
-        raise ConfigError(f"invalid model or loss setting: {err}") from err
-    return model, loss_fn
-
-
 def parameter_counts(cfg: Config) -> dict[str, int]:
     """Trainable parameters of the model that ``cfg`` describes (video, audio, heads, total)."""
     from avts.models import count_parameters
+    from avts.train.trainer import build_networks
 
     return count_parameters(build_networks(cfg)[0])
 
@@ -111,7 +98,7 @@ def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool =
     """Train the two-stream model on a folder of videos; writes ``last.pt``/``best.pt``,
     ``metrics.jsonl``, TensorBoard logs, ``config.yaml``, ``skipped.json`` and ``curves.png``."""
     from avts.report.plots import plot_training
-    from avts.train.trainer import Callbacks, Trainer
+    from avts.train.trainer import Callbacks, Trainer, build_networks
 
     build_networks(cfg)  # fail on a bad model setting before any data is decoded
     run_dir = Path(run_dir)
@@ -134,6 +121,7 @@ def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool =
 def load_model(checkpoint: str | Path):
     """Rebuild ``(model, loss_fn, config, threshold)`` from a checkpoint, on the CPU, eval mode."""
     from avts.train.checkpoint import checkpoint_config, load_checkpoint
+    from avts.train.trainer import build_networks
 
     state = load_checkpoint(checkpoint)
     cfg = checkpoint_config(state)

@@ -58,6 +58,17 @@ def select_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def build_networks(cfg: Config) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The two-stream model and the loss that ``cfg`` describes; a bad setting is a ConfigError."""
+    try:
+        model = build_model(cfg.model)
+        loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim,
+                             in_batch_negatives=cfg.train.in_batch_negatives)
+    except ValueError as err:  # models/ and losses.py know nothing of avts errors
+        raise ConfigError(f"invalid model or loss setting: {err}") from err
+    return model, loss_fn
+
+
 @dataclass
 class Callbacks:
     on_step: StepCallback | None = None
@@ -74,10 +85,9 @@ class Trainer:
         self.callbacks = callbacks or Callbacks()
         self.device = select_device(cfg.train.device)
         torch.manual_seed(cfg.train.seed)
-        self.model = build_model(cfg.model).to(self.device)
-        self.loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim,
-                                  in_batch_negatives=cfg.train.in_batch_negatives)
-        self.loss_fn.to(self.device)
+        model, loss_fn = build_networks(cfg)
+        self.model = model.to(self.device)
+        self.loss_fn = loss_fn.to(self.device)
         params = list(self.model.parameters()) + list(self.loss_fn.parameters())
         self.optimizer = _build_optimizer(cfg, params)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
