@@ -64,3 +64,15 @@ def test_multi_worker_loading_gives_the_same_batches(synth_corpus, tmp_path):
     for a, b in zip(batches(0), batches(2), strict=True):
         for key in ("video", "audio", "label", "kind", "video_index"):
             torch.testing.assert_close(a[key], b[key])
+
+
+def test_augmented_items_are_reproducible_and_differ_from_plain(synth_corpus, tmp_path):
+    store = _store(synth_corpus, tmp_path, True)
+    mel = tiny().data.mel
+    pairs = [PairSpec("positive", 0, 2.0, 0, 2.0, 1)]
+    plain = PairDataset(store, pairs, mel)[0]
+    first = PairDataset(store, pairs, mel, augment_seed=5)[0]
+    second = PairDataset(store, pairs, mel, augment_seed=5)[0]
+    torch.testing.assert_close(first["video"], second["video"])
+    torch.testing.assert_close(first["audio"], second["audio"])
+    assert not torch.equal(first["video"], plain["video"])

@@ -75,6 +75,7 @@ class DataConfig:
     min_duration_s: float | None = None  # files shorter are skipped; None: room for a hard negative
     val_fraction: float = 0.2  # share of videos (never clips) held out for validation
     preload: bool = True  # decode each file once into memory (fast for small corpora)
+    augment: bool = False  # training clips: random crop + flip, audio gain (never a time shift)
     cache_dir: str | None = None  # probe cache; None: the user's cache directory
 
 

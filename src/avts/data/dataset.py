@@ -21,6 +21,7 @@ from avts.config import ClipConfig, MelConfig
 from avts.data.pairs import KINDS, PairSpec
 from avts.errors import AvtsError
 from avts.features.audio import log_mel
+from avts.features.augment import augment_audio, augment_video
 from avts.features.video import frames_to_tensor
 from avts.media import read_audio, read_video
 from avts.types import MediaInfo, SkippedFile
@@ -113,10 +114,14 @@ class PairDataset(Dataset):
     """Yields ``{"video": (3,T,H,W), "audio": (1,M,F), "label": float, "kind": int}``, or
     ``None`` when a window fails to decode (dropped by ``collate_pairs``)."""
 
-    def __init__(self, store: ClipStore, pairs: Sequence[PairSpec], mel: MelConfig) -> None:
+    def __init__(self, store: ClipStore, pairs: Sequence[PairSpec], mel: MelConfig,
+                 augment_seed: int | None = None) -> None:
         self.store = store
         self.pairs = list(pairs)
         self.mel = mel
+        # None: no augmentation (validation, evaluation). Otherwise item i draws from a generator
+        # seeded by (augment_seed, i): the same on any number of loader workers.
+        self.augment_seed = augment_seed
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -129,10 +134,13 @@ class PairDataset(Dataset):
         except AvtsError as err:
             log.warning("skipping sample %d: %s", i, err)
             return None
-        mel = log_mel(torch.from_numpy(audio), self.mel)  # (M, F)
+        video, waveform = frames_to_tensor(frames), torch.from_numpy(audio)  # (3,T,H,W), (n,)
+        if self.augment_seed is not None:
+            gen = torch.Generator().manual_seed(self.augment_seed * 1_000_003 + i)
+            video, waveform = augment_video(video, gen), augment_audio(waveform, gen)
         return {
-            "video": frames_to_tensor(frames),  # (3, T, H, W)
-            "audio": mel.unsqueeze(0),  # (1, M, F)
+            "video": video,  # (3, T, H, W)
+            "audio": log_mel(waveform, self.mel).unsqueeze(0),  # (1, M, F)
             "label": torch.tensor(float(p.label)),
             "kind": torch.tensor(KINDS.index(p.kind)),
             "video_index": torch.tensor(p.video_index),  # keeps in-batch negatives honest

@@ -195,7 +195,8 @@ class Trainer:
         pairs = draw_pairs(rng, self.train_store.spans, cfg.train.samples_per_epoch, mix,
                            cfg.data.pairs.positive_fraction, cfg.data.clip.duration_s,
                            cfg.data.pairs)
-        loader = DataLoader(PairDataset(self.train_store, pairs, cfg.data.mel),
+        augment_seed = cfg.train.seed * 100_003 + epoch if cfg.data.augment else None
+        loader = DataLoader(PairDataset(self.train_store, pairs, cfg.data.mel, augment_seed),
                             batch_size=cfg.train.batch_size, num_workers=cfg.train.num_workers,
                             collate_fn=collate_pairs, drop_last=True,
                             pin_memory=self.device.type == "cuda")
