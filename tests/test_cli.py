@@ -53,6 +53,14 @@ def test_missing_inputs_are_one_line_exit_2(tmp_path, capsys):
     assert "pool" in _one_line_error(capsys)
 
 
+def test_unwritable_output_and_bad_counts_are_one_line_exit_2(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert main(["synth", str(tmp_path / "file" / "out"), "--num-videos", "1"]) == 2
+    assert "file" in _one_line_error(capsys)
+    assert main(["synth", str(tmp_path / "out"), "--num-videos", "0"]) == 2
+    assert "at least 1" in _one_line_error(capsys)
+
+
 def test_synth_train_eval_through_the_cli(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "vids"), "--num-videos", "5", "--seed", "1"]) == 0
     args = ["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avts.config import Config, apply_overrides, load_yaml, save_yaml, tiny
-from avts.errors import DatasetError
+from avts.errors import ConfigError, DatasetError
 from avts.types import DemoSummary, MediaInfo, SkippedFile, SyncAccuracy, TrainResult
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ def synthesize(out_dir: str | Path, num_videos: int, seed: int = 0,
     """Write ``num_videos`` synthetic H.264/AAC videos plus ``labels.csv`` and ``events.csv``."""
     from avts.data.synthetic import synthesize as _synthesize
 
+    if num_videos < 1:
+        raise ConfigError(f"the number of videos must be at least 1, got {num_videos}")
     return _synthesize(out_dir, num_videos, seed, progress=progress)
 
 

@@ -207,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AvtsError as err:
         print(f"avts: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as err:  # an output folder that cannot be created, a full disk, ...
+        print(f"avts: error: {err.strerror or err}: {err.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("avts: interrupted", file=sys.stderr)
         return 130
