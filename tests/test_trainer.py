@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from avts import api
-from avts.errors import TrainingDivergedError
+from avts.errors import RunExistsError, TrainingDivergedError
 from avts.train.checkpoint import load_checkpoint
 from avts.train.trainer import Trainer
 
@@ -28,6 +28,15 @@ def test_two_step_run_writes_checkpoints_and_metrics(synth_corpus, quick_cfg, tm
     assert list((tmp_path / "run" / "tb").iterdir())
     model, _, cfg_loaded, _ = api.load_model(result.best_checkpoint)
     assert cfg_loaded == cfg
+
+
+def test_a_new_run_never_overwrites_an_earlier_one(synth_corpus, quick_cfg, tmp_path):
+    data = api.prepare_data(synth_corpus, quick_cfg)
+    api.train(synth_corpus, tmp_path / "run", _with_epochs(quick_cfg, 1), data=data)
+    before = (tmp_path / "run" / "last.pt").read_bytes()
+    with pytest.raises(RunExistsError, match="--resume"):
+        api.train(synth_corpus, tmp_path / "run", _with_epochs(quick_cfg, 1), data=data)
+    assert (tmp_path / "run" / "last.pt").read_bytes() == before
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, quick_cfg, tmp_path):

@@ -8,10 +8,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from avts.config import Config, apply_overrides, load_yaml, save_yaml, tiny
-from avts.errors import ConfigError, DatasetError
+from avts.errors import ConfigError, DatasetError, RunExistsError
 from avts.types import DemoSummary, MediaInfo, SkippedFile, SyncAccuracy, TrainResult
+
+if TYPE_CHECKING:  # heavy imports stay lazy at run time
+    from avts.data.dataset import ClipStore
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +64,9 @@ def parameter_counts(cfg: Config) -> dict[str, int]:
 
 @dataclass
 class PreparedData:
-    train: object  # ClipStore
-    val: object  # ClipStore
-    skipped: list[SkippedFile]
+    train: ClipStore  # training videos, decoded
+    val: ClipStore  # validation videos (other files than training)
+    skipped: list[SkippedFile]  # files left out, with the reason
 
 
 def prepare_data(data_dir: str | Path, cfg: Config, progress: StageProgress | None = None
@@ -104,6 +108,9 @@ def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool =
 
     build_networks(cfg)  # fail on a bad model setting before any data is decoded
     run_dir = Path(run_dir)
+    if not resume and (run_dir / "last.pt").exists():
+        raise RunExistsError(f"{run_dir} already holds a training run; continue it with "
+                             "--resume or choose another output folder")
     run_dir.mkdir(parents=True, exist_ok=True)
     data = data or prepare_data(data_dir, cfg)
     (run_dir / "skipped.json").write_text(json.dumps([s.to_dict() for s in data.skipped], indent=1))

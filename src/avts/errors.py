@@ -39,5 +39,9 @@ class CheckpointError(AvtsError):
     """A checkpoint is missing, corrupt, or from an incompatible format."""
 
 
+class RunExistsError(AvtsError):
+    """A new training run would overwrite the checkpoints of an earlier one."""
+
+
 class TrainingDivergedError(AvtsError):
     """The loss became non-finite; the last good checkpoint is kept."""
