@@ -61,6 +61,14 @@ def test_unwritable_output_and_bad_counts_are_one_line_exit_2(tmp_path, capsys):
     assert "at least 1" in _one_line_error(capsys)
 
 
+def test_demo_refuses_to_overwrite_an_earlier_demo(tmp_path, capsys):
+    (tmp_path / "demo" / "run").mkdir(parents=True)
+    (tmp_path / "demo" / "run" / "last.pt").write_bytes(b"earlier run")
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 2
+    assert "already holds a demo run" in _one_line_error(capsys)
+    assert (tmp_path / "demo" / "run" / "last.pt").read_bytes() == b"earlier run"
+
+
 def test_synth_train_eval_through_the_cli(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "vids"), "--num-videos", "5", "--seed", "1"]) == 0
     args = ["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),

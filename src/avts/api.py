@@ -179,6 +179,8 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
     and write ``summary.json`` and ``curves.png`` into ``out_dir``."""
     t_start = time.perf_counter()
     out = Path(out_dir)
+    if (out / "run" / "last.pt").exists():
+        raise RunExistsError(f"{out} already holds a demo run; choose another --out or delete it")
     cfg = cfg or tiny()
     stage = on_stage or (lambda _msg: None)
     stage("synthesizing videos")
