@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from avts._atomic import atomic_path
 from avts.errors import ConfigError, DatasetError, MediaError
 from avts.types import MediaInfo, SkippedFile
 
@@ -109,19 +109,12 @@ def load_cache(path: Path) -> dict[str, dict[str, Any]]:
 
 def save_cache(path: Path, entries: dict[str, dict[str, Any]]) -> None:
     """Write atomically (temporary file + rename); failure only logs a warning."""
-    tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            json.dump({"version": CACHE_VERSION, "entries": entries}, tmp)
-        os.replace(tmp_name, path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps({"version": CACHE_VERSION, "entries": entries}))
     except OSError as err:
         log.warning("could not write probe cache %s: %s", path, err)
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
 
 
 def _stat_key(path: Path) -> dict[str, int]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avts._atomic import atomic_path
 from avts.data.synth_render import Sprite, background, draw_sprite
 from avts.data.synth_sound import add_at, background_noise, class_sound
 from avts.media.write import write_av
@@ -324,9 +325,7 @@ def _event_row(name: str, event: SynthEvent) -> dict[str, object]:
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
-    tmp = path.with_suffix(".csv.tmp")  # written then renamed, like the videos
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
+from avts._atomic import atomic_path
 from avts.errors import MediaError
 
 
@@ -30,28 +29,23 @@ def write_av(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarray
     if samples.ndim == 1:
         samples = samples[None, :]
     layout = "mono" if samples.shape[0] == 1 else "stereo"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        with av.open(tmp, mode="w") as container:
-            vstream = container.add_stream(video_codec, rate=Fraction(fps).limit_denominator(1001))
-            vstream.height, vstream.width = frames.shape[1], frames.shape[2]
-            vstream.pix_fmt = "yuv420p"
-            if video_codec in ("h264", "libx264"):
-                vstream.options = {"preset": "veryfast", "crf": "20"}
-            astream = container.add_stream(audio_codec, rate=sr_hz)
-            astream.layout = layout
-            if audio_bitrate:
-                astream.bit_rate = audio_bitrate
-            for image in frames:
-                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-                container.mux(vstream.encode(frame))
-            container.mux(vstream.encode())
-            _encode_audio(container, astream, samples, sr_hz, layout)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w") as container:
+        vstream = container.add_stream(video_codec, rate=Fraction(fps).limit_denominator(1001))
+        vstream.height, vstream.width = frames.shape[1], frames.shape[2]
+        vstream.pix_fmt = "yuv420p"
+        if video_codec in ("h264", "libx264"):
+            # zerolatency turns off x264's lookahead and macroblock tree, whose output varied
+            # from run to run; without them a seed always gives the same file.
+            vstream.options = {"preset": "veryfast", "crf": "20", "tune": "zerolatency"}
+        astream = container.add_stream(audio_codec, rate=sr_hz)
+        astream.layout = layout
+        if audio_bitrate:
+            astream.bit_rate = audio_bitrate
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            container.mux(vstream.encode(frame))
+        container.mux(vstream.encode())
+        _encode_audio(container, astream, samples, sr_hz, layout)
     return path
 
 
