@@ -167,7 +167,7 @@ def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int 
     return accuracy_by_kind(out["score"], out["kind"], threshold)
 
 
-DEMO_TRAIN_VIDEOS = 160
+DEMO_TRAIN_VIDEOS = 240
 DEMO_EVAL_VIDEOS = 24
 
 

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from avts.api import DEMO_EVAL_VIDEOS, DEMO_TRAIN_VIDEOS
+
 EXIT_USER_ERROR = 2
 
 
@@ -32,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="synthesize videos, train the tiny model on CPU, evaluate")
     p.add_argument("--out", type=Path, default=Path("avts-demo"), help="output folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train-videos", type=int, default=160, help="synthetic training videos")
-    p.add_argument("--eval-videos", type=int, default=24, help="unseen evaluation videos")
+    p.add_argument("--train-videos", type=int, default=DEMO_TRAIN_VIDEOS,
+                   help="synthetic training videos")
+    p.add_argument("--eval-videos", type=int, default=DEMO_EVAL_VIDEOS,
+                   help="unseen evaluation videos")
     _add_config_args(p, default_preset="tiny")
 
     p = sub.add_parser("train", help="train the audio and video networks on a folder of videos")

@@ -143,10 +143,10 @@ def tiny() -> Config:
             pool="time",
         ),
         train=TrainConfig(
-            epochs=18,
+            epochs=22,
             batch_size=32,
             samples_per_epoch=1536,
-            val_samples=384,
+            val_samples=768,
             optimizer="adamw",
             lr=5e-4,
             weight_decay=1e-4,
