@@ -23,8 +23,8 @@ from avts.data.curriculum import NegativeMix
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs, min_duration_for
 from avts.data.synthetic import synthesize
-from avts.losses import build_loss
-from avts.models import build_model, count_parameters
+from avts.models import count_parameters
+from avts.train.trainer import build_networks
 
 
 def loader_rate(cfg: Config, data_dir: str, n_clips: int, preload: bool) -> dict:
@@ -47,8 +47,8 @@ def loader_rate(cfg: Config, data_dir: str, n_clips: int, preload: bool) -> dict
 
 def train_step_rate(cfg: Config, device: torch.device, batch: int, steps: int) -> dict:
     torch.manual_seed(0)
-    model = build_model(cfg.model).to(device)
-    loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim).to(device)
+    model, loss_fn = build_networks(cfg)  # the same model and loss the trainer builds
+    model, loss_fn = model.to(device), loss_fn.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     clip, mel = cfg.data.clip, cfg.data.mel
     n_mel_frames = 1 + round(clip.duration_s * mel.sr_hz) // mel.hop_samples
@@ -59,7 +59,7 @@ def train_step_rate(cfg: Config, device: torch.device, batch: int, steps: int) -
     def step() -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             fv, fa = model(video, audio)
-        loss = loss_fn(fv.float(), fa.float(), y)
+        loss = loss_fn(fv.float(), fa.float(), y, groups=torch.arange(batch, device=device))
         opt.zero_grad()
         loss.backward()
         opt.step()
