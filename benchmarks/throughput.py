@@ -22,8 +22,8 @@ from avts.data.corpus import index_corpus
 from avts.data.curriculum import NegativeMix
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs, min_duration_for
-from avts.data.synthetic import synthesize
 from avts.models import count_parameters
+from avts.synth import synthesize
 from avts.train.trainer import build_networks
 
 

@@ -26,7 +26,7 @@ def shared_av_sync() -> Path:
 @pytest.fixture(scope="session")
 def synth_corpus(tmp_path_factory) -> Path:
     """Six synthetic videos (real H.264/AAC files) with sound caused by what is seen."""
-    from avts.data.synthetic import synthesize
+    from avts.synth import synthesize
 
     out = tmp_path_factory.mktemp("synth")
     synthesize(out, 6, seed=3)

@@ -37,7 +37,7 @@ def probe(path: str | Path) -> MediaInfo:
 def synthesize(out_dir: str | Path, num_videos: int, seed: int = 0,
                progress: Progress | None = None) -> list[Path]:
     """Write ``num_videos`` synthetic H.264/AAC videos plus ``labels.csv`` and ``events.csv``."""
-    from avts.data.synthetic import synthesize as _synthesize
+    from avts.synth import synthesize as _synthesize
 
     if num_videos < 1:
         raise ConfigError(f"the number of videos must be at least 1, got {num_videos}")

@@ -24,17 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from avts._atomic import atomic_path
-from avts.data.synth_render import Sprite, background, draw_sprite
-from avts.data.synth_sound import add_at, background_noise, class_sound
 from avts.media.write import write_av
+from avts.synth.render import Sprite, background, draw_sprite
+from avts.synth.sound import add_at, background_noise, class_sound
 
 
 @dataclass(frozen=True)
 class ObjectClass:
     name: str  # label written to the CSV files
-    shape: str  # drawn shape (see synth_render)
+    shape: str  # drawn shape (see render.py)
     colour_rgb: tuple[float, float, float]
-    timbre: str  # sound (see synth_sound.TIMBRES)
+    timbre: str  # sound (see sound.TIMBRES)
     half_width: float  # horizontal half-extent, in radii (for wall contacts)
     bottom: float  # extent below the centre, in radii (for floor contacts)
 

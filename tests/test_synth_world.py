@@ -7,8 +7,8 @@ import av
 import numpy as np
 import pytest
 
-from avts.data.synth_sound import TIMBRES, class_sound, spectral_centroid_hz
-from avts.data.synthetic import (
+from avts.synth.sound import spectral_centroid_hz
+from avts.synth.world import (
     CLASSES,
     SOUNDING_KINDS,
     SynthConfig,
@@ -137,16 +137,6 @@ def test_sound_onsets_coincide_with_visual_events(corpus) -> None:
     assert checked >= 10
     assert visual_ok / checked >= 0.85, (visual_ok, checked)
     assert audio_ok / checked >= 0.9, (audio_ok, checked)
-
-
-def test_class_timbres_are_ordered_by_spectral_centroid() -> None:
-    rng = np.random.default_rng(0)
-    order = ["thud", "tone", "chirp", "bell", "clicks"]
-    assert set(order) == set(TIMBRES)
-    centroids = [np.median([spectral_centroid_hz(class_sound(name, rng, 16000), 16000)
-                            for _ in range(8)]) for name in order]
-    assert centroids == sorted(centroids)
-    assert np.all(np.diff(centroids) > 300)
 
 
 def test_rendered_events_carry_their_class_timbre() -> None:
