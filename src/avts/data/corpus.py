@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS: frozenset[str] = frozenset(
     {"mp4", "mkv", "avi", "webm", "mov", "mpg", "mpeg", "m4v", "flv", "ts", "ogv", "wmv"}
 )
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bumped when probe results change meaning (2: display size, edit lists)
 
 ProbeFn = Callable[[Path], MediaInfo]
 ProgressFn = Callable[[int, int], None]
