@@ -80,7 +80,7 @@ def read_audio(path: str | Path, start_s: float, duration_s: float | None, sr_hz
     if native_sr_hz != sr_hz and native.size:
         native = _resample(native, native_sr_hz, sr_hz)
     offset = round((start_s - native_start_s) * sr_hz)
-    out, n_covered = _window(native, offset, n_out)
+    out, n_covered = sample_window(native, offset, n_out)
     _check_coverage(path, "audio", start_s, duration_s, n_covered, n_out)
     return out
 
@@ -317,7 +317,7 @@ def _resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
-def _window(samples: np.ndarray, offset: int, n_out: int) -> tuple[np.ndarray, int]:
+def sample_window(samples: np.ndarray, offset: int, n_out: int) -> tuple[np.ndarray, int]:
     """``samples[offset : offset + n_out]`` with zeros outside; also the count of real samples."""
     out = np.zeros(n_out, dtype=np.float32)
     lo, hi = max(offset, 0), min(offset + n_out, len(samples))
