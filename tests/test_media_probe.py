@@ -75,11 +75,14 @@ def test_probe_start_times(shared_av_sync: Path) -> None:
     assert french.start_s == french.video_start_s
 
 
-def test_probe_rotated_file_reports_displayed_size(shared_av_sync: Path, tmp_path: Path) -> None:
-    written = probe(write_rotated(tmp_path / "rotated.mp4", -90))
+def test_probe_rotated_file_reports_displayed_size(tmp_path: Path) -> None:
+    written = probe(write_rotated(tmp_path / "rotated.mp4", -90))  # stored 64x48
     assert (written.width, written.height, written.rotation_deg) == (48, 64, -90)
     upside_down = probe(write_rotated(tmp_path / "upside_down.mp4", 180))
     assert (upside_down.width, upside_down.height, upside_down.rotation_deg) == (64, 48, 180)
+
+
+def test_probe_phone_video_reports_displayed_size(shared_av_sync: Path) -> None:
     # stored 568x320 with a -90 degree display rotation, shown as portrait 320x568
     phone = probe(shared_av_sync / "humanomni_chinese_video_selfie_speaker.mp4")
     assert (phone.width, phone.height, phone.rotation_deg) == (320, 568, -90)

@@ -202,6 +202,16 @@ def test_rotated_video_comes_back_upright(tmp_path: Path, rotation_deg: int,
     assert sides[opposite].mean() < 50
 
 
+def test_phone_video_is_read_upright(shared_av_sync: Path) -> None:
+    # Stored on its side with a -90 degree flag; upright, the lit ceiling is at the top and the
+    # speaker's brown jacket at the bottom (on its side both would span the full height).
+    path = shared_av_sync / "humanomni_chinese_video_selfie_speaker.mp4"
+    frames = read_video(path, 2.0, 1.0, 5.0, (142, 80))
+    assert frames.shape == (5, 142, 80, 3)
+    quarter = 142 // 4
+    assert frames[:, :quarter].mean() > frames[:, -quarter:].mean() + 30
+
+
 def test_whole_file_read_lengths(tmp_path: Path) -> None:
     path = write_flash_click(tmp_path / "whole.mp4", 25.0, 44100, duration_s=2.0)
     info = probe(path)
