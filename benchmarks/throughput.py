@@ -51,7 +51,7 @@ def train_step_rate(cfg: Config, device: torch.device, batch: int, steps: int) -
     model, loss_fn = model.to(device), loss_fn.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     clip, mel = cfg.data.clip, cfg.data.mel
-    n_mel_frames = 1 + round(clip.duration_s * mel.sr_hz) // mel.hop_samples
+    n_mel_frames = mel.n_frames(round(clip.duration_s * mel.sr_hz))
     video = torch.randn(batch, 3, clip.n_frames, clip.height, clip.width, device=device)
     audio = torch.randn(batch, 1, mel.n_mels, n_mel_frames, device=device)
     y = (torch.arange(batch, device=device) % 2).float()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from avts.media.write import write_av
 
@@ -49,33 +50,65 @@ def write_flash_click(path: Path, fps: float, sr_hz: int, duration_s: float = 3.
 def write_offset_mkv(path: Path, fps: Fraction, sr_hz: int, start_s: float,
                      duration_s: float = 3.2) -> Path:
     """Matroska (H.264 + FLAC) whose streams both start at ``start_s`` instead of 0."""
+    return write_shifted(path, fps, sr_hz, start_s, start_s, duration_s=duration_s)
+
+
+def write_shifted(path: Path, fps: Fraction, sr_hz: int, video_start_s: float,
+                  audio_start_s: float, duration_s: float = 3.2, audio_codec: str = "flac"
+                  ) -> Path:
+    """H.264 plus ``audio_codec`` whose streams start at their own times, in sync.
+
+    Flash ``i`` is presented at ``video_start_s + FLASH_FRAMES[i] / fps`` (the start rounded to
+    a whole frame); its click sits at the same presentation time in the audio stream.
+    """
+    video_start_s = round(video_start_s * fps) / fps  # frame times are whole frames
     n_frames = round(duration_s * fps)
-    frames = flash_frames(n_frames)
-    audio = click_track(round(duration_s * sr_hz), sr_hz, float(fps))
-    pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+    audio = _clicks_at(flash_times_s(float(fps), video_start_s), audio_start_s,
+                       round(duration_s * sr_hz), sr_hz)
     with av.open(str(path), mode="w") as container:
         vstream = container.add_stream("h264", rate=fps)
         vstream.height, vstream.width = SIZE_HW
         vstream.pix_fmt = "yuv420p"
-        astream = container.add_stream("flac", rate=sr_hz)
+        astream = container.add_stream(audio_codec, rate=sr_hz)
         astream.layout = "mono"
         vtb = 1 / fps
-        for i, image in enumerate(frames):
+        for i, image in enumerate(flash_frames(n_frames)):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = round(start_s / vtb) + i
+            frame.pts = round(video_start_s * fps) + i
             frame.time_base = vtb
             container.mux(vstream.encode(frame))
         container.mux(vstream.encode())
-        chunk = 4096
-        for at in range(0, len(pcm), chunk):
-            frame = av.AudioFrame.from_ndarray(pcm[None, at : at + chunk], format="s16",
-                                               layout="mono")
-            frame.sample_rate = sr_hz
-            frame.pts = round(start_s * sr_hz) + at
-            frame.time_base = Fraction(1, sr_hz)
-            container.mux(astream.encode(frame))
-        container.mux(astream.encode())
+        _encode_audio(container, astream, audio, round(audio_start_s * sr_hz))
     return path
+
+
+def _clicks_at(times_s: list[float], start_s: float, n_samples: int, sr_hz: int) -> np.ndarray:
+    audio = np.zeros(n_samples, dtype=np.float32)
+    n_click = max(1, round(CLICK_S * sr_hz))
+    burst = 0.8 * np.sin(2 * np.pi * 3000.0 * np.arange(n_click) / sr_hz)
+    for time_s in times_s:
+        at = round((time_s - start_s) * sr_hz)
+        if 0 <= at < n_samples:
+            audio[at : at + n_click] = burst[: n_samples - at]
+    return audio
+
+
+def _encode_audio(container, stream, audio: np.ndarray, first_pts: int) -> None:
+    sr_hz = stream.codec_context.sample_rate
+    chunk = stream.codec_context.frame_size or 4096
+    # AAC takes planar float; FLAC 16-bit integers
+    if stream.codec_context.name == "aac":
+        samples, fmt = np.clip(audio, -1, 1).astype(np.float32), "fltp"
+    else:
+        samples, fmt = (np.clip(audio, -1, 1) * 32767).astype(np.int16), "s16"
+    for at in range(0, len(samples), chunk):
+        part = np.ascontiguousarray(samples[None, at : at + chunk])
+        frame = av.AudioFrame.from_ndarray(part, format=fmt, layout="mono")
+        frame.sample_rate = sr_hz
+        frame.pts = first_pts + at  # a positive first pts delays the whole stream
+        frame.time_base = Fraction(1, sr_hz)
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode())
 
 
 def click_onsets_s(audio: np.ndarray, sr_hz: int, start_s: float) -> list[float]:
@@ -99,6 +132,24 @@ def write_video_only(path: Path, n_frames: int = 25, size_px: int = 32) -> Path:
         stream.width, stream.height, stream.pix_fmt = size_px, size_px, "yuv420p"
         for i in range(n_frames):
             image = np.full((size_px, size_px, 3), (i * 3) % 255, dtype=np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def write_rotated(path: Path, rotation_deg: int, n_frames: int = 10) -> Path:
+    """H.264 MP4 stored as SIZE_HW with its left half bright, flagged with a display rotation
+    (counter-clockwise degrees, as FFmpeg reports it; -90 is a phone held upright)."""
+    if not hasattr(av.video.stream.VideoStream, "set_display_rotation"):
+        pytest.skip("this PyAV cannot write a display matrix (set_display_rotation)")
+    image = np.full((*SIZE_HW, 3), 16, dtype=np.uint8)
+    image[:, : SIZE_HW[1] // 2] = 240
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("h264", rate=25)
+        stream.height, stream.width = SIZE_HW
+        stream.pix_fmt = "yuv420p"
+        stream.set_display_rotation(rotation_deg)
+        for _ in range(n_frames):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         container.mux(stream.encode())
     return path

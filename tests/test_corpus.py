@@ -84,12 +84,12 @@ def test_recursive_scan_and_skip_reasons(corpus, tmp_path):
         "sub/deep/c.webm",
     ]
     reasons = {s.path.name: s.reason for s in index.skipped}
-    assert reasons == {
-        "broken.avi": "broken.avi: not a media file",
-        "silent.mov": "no audio stream",
-        "mute.mp4": "no video stream",
-        "short.ts": "too short: 1.2 s < 2.5 s needed",
-    }
+    assert set(reasons) == {"broken.avi", "silent.mov", "mute.mp4", "short.ts"}
+    assert reasons["broken.avi"] == "broken.avi: not a media file"
+    assert "has no audio stream" in reasons["silent.mov"]
+    assert "has no video stream" in reasons["mute.mp4"]
+    assert "only 1.20 s where audio and video overlap; at least 2.50 s" in reasons["short.ts"]
+    assert all("\n" not in reason for reason in reasons.values())
     assert seen[-1] == (7, 7) and len(seen) == 7
     assert sorted(probe.calls) == sorted(
         ["a.MKV", "b.mp4", "c.webm", "broken.avi", "silent.mov", "mute.mp4", "short.ts"]

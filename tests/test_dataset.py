@@ -9,7 +9,7 @@ from avts.config import tiny
 from avts.data.corpus import index_corpus
 from avts.data.curriculum import NegativeMix
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
-from avts.data.pairs import PairSpec, draw_pairs
+from avts.data.pairs import KINDS, PairSpec, draw_pairs, kind_code
 
 
 def _store(folder, tmp_path, preload):
@@ -27,6 +27,22 @@ def test_preloaded_and_on_demand_windows_agree(synth_corpus, tmp_path):
     assert frames_pre.shape == frames_lazy.shape == (pre.clip.n_frames, 48, 48, 3)
     assert np.abs(frames_pre.astype(int) - frames_lazy.astype(int)).mean() < 2.0
     np.testing.assert_allclose(pre.audio(1, start_s), lazy.audio(1, start_s), atol=2e-3)
+
+
+def test_items_have_the_model_input_shapes_and_kind_codes(synth_corpus, tmp_path):
+    cfg = tiny()
+    index = index_corpus(synth_corpus, 2.0, cache_dir=tmp_path / "cache")
+    store = ClipStore(index.videos, cfg.data.clip, cfg.data.mel.sr_hz)
+    assert store.spans == index.spans  # both come from corpus.usable_spans
+    pairs = [PairSpec(kind, 0, 1.0, int(kind == "easy"), 2.0, int(kind == "positive"))
+             for kind in KINDS]
+    dataset = PairDataset(store, pairs, cfg.data.mel)
+    n_samples = round(cfg.data.clip.duration_s * cfg.data.mel.sr_hz)
+    for i, pair in enumerate(pairs):
+        item = dataset[i]
+        assert int(item["kind"]) == kind_code(pair.kind) == i
+        assert item["video"].shape == (3, cfg.data.clip.n_frames, 48, 48)
+        assert item["audio"].shape == (1, cfg.data.mel.n_mels, cfg.data.mel.n_frames(n_samples))
 
 
 def test_video_snap_moves_audio_by_the_same_amount(synth_corpus, tmp_path):

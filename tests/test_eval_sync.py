@@ -1,11 +1,11 @@
 import numpy as np
 
-from avts.data.pairs import KINDS
+from avts.data.pairs import kind_code
 from avts.eval.sync import accuracy_by_kind, balanced_accuracy, choose_threshold
 
 
 def _kinds(*names):
-    return np.array([KINDS.index(n) for n in names])
+    return np.array([kind_code(n) for n in names])
 
 
 def test_threshold_separates_positives_from_easy_and_hard():

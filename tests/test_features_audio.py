@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from avts.config import MelConfig
-from avts.features.audio import LogMel, log_mel, mel_filterbank, n_mel_frames
+from avts.features.audio import LogMel, log_mel, mel_filterbank
 
 CONFIGS = [
     MelConfig(),
@@ -57,7 +57,7 @@ def test_log_mel_matches_librosa(cfg: MelConfig) -> None:
 def test_shape_formula(n: int) -> None:
     cfg = MelConfig()
     out = log_mel(torch.zeros(n), cfg)
-    assert out.shape == (cfg.n_mels, 1 + n // cfg.hop_samples) == (cfg.n_mels, n_mel_frames(n, cfg))
+    assert out.shape == (cfg.n_mels, 1 + n // cfg.hop_samples) == (cfg.n_mels, cfg.n_frames(n))
     assert torch.isfinite(out).all()
     assert torch.allclose(out, torch.full_like(out, float(np.log(cfg.log_eps))))
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from media_synth import write_video_only
+from media_synth import write_rotated, write_video_only
 
 from avts.errors import (
     MediaTooShortError,
@@ -63,20 +62,64 @@ def test_probe_start_times(shared_av_sync: Path) -> None:
     vfr = probe(shared_av_sync / "retalking_face1.mp4")
     assert vfr.video_start_s == pytest.approx(0.033, abs=1e-3)
     assert vfr.video_fps == pytest.approx(22.1, abs=0.2)  # header says 30
+    # An edit list drops the first 98 video packets of autoavsr_leah_crop1 (pts down to -4.05 s);
+    # presentation starts at 0 in both streams.
+    leah = probe(shared_av_sync / "autoavsr_leah_crop1.mp4")
+    assert leah.video_start_s == pytest.approx(0.0, abs=1e-3)
+    assert leah.audio_start_s == pytest.approx(0.0, abs=1e-3)
+    assert leah.video_duration_s == pytest.approx(4.0, abs=0.1)
+    # dfrf_french starts its video 80 ms after its audio: the usable span starts with the video.
+    french = probe(shared_av_sync / "dfrf_french.mp4")
+    assert french.video_start_s == pytest.approx(0.080, abs=1e-3)
+    assert french.audio_start_s == pytest.approx(0.0, abs=1e-3)
+    assert french.start_s == french.video_start_s
 
 
-def test_probe_all_files_fast(shared_av_sync: Path) -> None:
+def test_probe_rotated_file_reports_displayed_size(tmp_path: Path) -> None:
+    written = probe(write_rotated(tmp_path / "rotated.mp4", -90))  # stored 64x48
+    assert (written.width, written.height, written.rotation_deg) == (48, 64, -90)
+    upside_down = probe(write_rotated(tmp_path / "upside_down.mp4", 180))
+    assert (upside_down.width, upside_down.height, upside_down.rotation_deg) == (64, 48, 180)
+
+
+def test_probe_phone_video_reports_displayed_size(shared_av_sync: Path) -> None:
+    # stored 568x320 with a -90 degree display rotation, shown as portrait 320x568
+    phone = probe(shared_av_sync / "humanomni_chinese_video_selfie_speaker.mp4")
+    assert (phone.width, phone.height, phone.rotation_deg) == (320, 568, -90)
+
+
+def test_probe_all_files_as_the_data_readme_describes(shared_av_sync: Path) -> None:
+    table = _readme_table(shared_av_sync.parent / "README.md")
     paths = sorted(p for p in shared_av_sync.iterdir() if p.is_file())
-    began = time.perf_counter()
-    infos = [probe(p) for p in paths]
-    elapsed_s = time.perf_counter() - began
-    assert len(infos) >= 70
-    for info in infos:
-        require_av(info, min_duration_s=2.5)
-        assert 7.0 < info.video_fps < 61.0
-        assert abs(info.video_start_s - info.audio_start_s) < 0.05
+    assert sorted(p.name for p in paths) == sorted(table)
+    for path in paths:
+        info = probe(path)
+        stated = table[path.name]
+        assert info.has_video and info.has_audio, path.name
+        assert 7.0 < info.video_fps < 61.0, path.name  # 7.288 fps to 60 fps
+        # "audio and video of about the same length" (one clip's audio ends 0.4 s early)
+        assert info.duration_s == pytest.approx(float(stated["duration s"]), abs=0.5), path.name
+        # The README measured stream start times; probe reports the first frame and sample
+        # shown, which can differ by a frame (an AVI's empty first frame) or Opus pre-skip.
+        offset_ms = 1000 * (info.audio_start_s - info.video_start_s)
+        stated_ms = float(stated["start offset a-v ms"])
+        assert abs(offset_ms - stated_ms) <= 1000 / info.video_fps + 1, path.name
         assert info.to_dict()["path"] == str(info.path)
-    assert elapsed_s < 15.0  # about 1 s on 2 cores; a generous bound for busy CI machines
+
+
+def _readme_table(readme: Path) -> dict[str, dict[str, str]]:
+    """Rows of the av-sync file table in shared/data/README.md, keyed by file name."""
+    header: list[str] = []
+    rows: dict[str, dict[str, str]] = {}
+    for line in readme.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| file | source"):
+            header = cells
+        elif header and line.startswith("| `") and len(cells) == len(header):
+            rows[cells[0].strip("`")] = dict(zip(header, cells, strict=True))
+        elif not line.startswith("|"):
+            header = []
+    return rows
 
 
 def _write_short(path: Path) -> Path:

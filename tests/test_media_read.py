@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from media_synth import (
@@ -13,6 +14,8 @@ from media_synth import (
     flash_times_s,
     write_flash_click,
     write_offset_mkv,
+    write_rotated,
+    write_shifted,
     write_video_only,
 )
 
@@ -77,6 +80,35 @@ def test_variable_frame_rate_uses_timestamps(shared_av_sync: Path) -> None:
     assert 0.15 < repeats < 0.5  # about 22 distinct frames per 30 instants
 
 
+def test_edit_list_reads_the_presented_frames(shared_av_sync: Path) -> None:
+    # autoavsr_leah_crop1: an edit list drops 98 packets (4 s) before the first presented frame.
+    # Reading by time (with and without a seek) picks the frame a sequential decode shows.
+    path = shared_av_sync / "autoavsr_leah_crop1.mp4"
+    with av.open(str(path)) as container:
+        decoded = [(float(f.time), f.reformat(width=32, height=24, format="rgb24").to_ndarray())
+                   for f in container.decode(video=0)]
+    times_s = np.array([t for t, _ in decoded])
+    assert times_s[0] == pytest.approx(probe(path).video_start_s, abs=1e-3)
+    for start_s in (0.0, 1.3, 2.9):
+        frames = read_video(path, start_s, 0.75, 12.0, (24, 32))
+        for i, frame in enumerate(frames):
+            shown = np.searchsorted(times_s, start_s + i / 12.0 + 1e-3, side="right") - 1
+            np.testing.assert_array_equal(frame, decoded[shown][1])
+
+
+def test_video_starting_after_audio_real_file(shared_av_sync: Path) -> None:
+    # dfrf_french: video from 80 ms, audio from 0. A clip at the span start begins with the first
+    # frame and with the audio 80 ms (1280 samples at 16 kHz) into the audio stream.
+    path = shared_av_sync / "dfrf_french.mp4"
+    info = probe(path)
+    with av.open(str(path)) as container:
+        first = next(container.decode(video=0)).reformat(width=32, height=24, format="rgb24")
+    frames, audio = read_clip(path, info.start_s, 1.0, 30.0, (24, 32), 16000, info=info)
+    np.testing.assert_array_equal(frames[0], first.to_ndarray())
+    from_zero = read_audio(path, 0.0, 1.08, 16000)
+    np.testing.assert_allclose(audio, from_zero[1280:], atol=1e-6)
+
+
 ALIGN_CASES = [
     ("h264_aac_25fps_44k.mp4", Fraction(25), 44100, {}),
     ("h264_aac_ntsc_22k.mp4", Fraction(30000, 1001), 22050, {}),
@@ -103,6 +135,38 @@ def test_flash_and_click_align_nonzero_start(tmp_path: Path) -> None:
                     stream_start_s=info.start_s)
 
 
+SHIFT_CASES = [  # (file, fps, Hz, audio codec): 0.3 s is a whole number of frames at fps
+    ("h264_aac.mp4", Fraction(30), 44100, "aac"),
+    ("h264_flac.mkv", Fraction(20), 22050, "flac"),
+]
+
+
+@pytest.mark.parametrize(("name", "fps", "sr_hz", "codec"), SHIFT_CASES)
+@pytest.mark.parametrize(("video_start_s", "audio_start_s"), [(0.0, 0.3), (0.3, 0.0)])
+def test_streams_starting_apart_stay_in_sync(tmp_path: Path, name: str, fps: Fraction,
+                                             sr_hz: int, codec: str, video_start_s: float,
+                                             audio_start_s: float) -> None:
+    # Flash and click share a presentation time; one stream starts 0.3 s after the other.
+    path = write_shifted(tmp_path / name, fps, sr_hz, video_start_s, audio_start_s,
+                         audio_codec=codec)
+    info = probe(path)
+    frame_s = 1.0 / float(fps)
+    assert info.audio_start_s - info.video_start_s == pytest.approx(
+        audio_start_s - video_start_s, abs=frame_s)
+    assert info.start_s == max(info.video_start_s, info.audio_start_s)
+    duration_s = np.floor(info.duration_s * 10) / 10
+    frames, audio = read_clip(path, info.start_s, duration_s, float(fps), (24, 32), 16000,
+                              info=info)
+    seen_s = flash_instants_s(frames, float(fps), info.start_s)
+    heard_s = click_onsets_s(audio, 16000, info.start_s)
+    truth_s = [t for t in flash_times_s(float(fps), video_start_s)
+               if info.start_s <= t < info.start_s + duration_s]
+    assert len(seen_s) == len(heard_s) == len(truth_s) >= 2
+    for truth, seen, heard in zip(truth_s, seen_s, heard_s, strict=True):
+        assert abs(seen - heard) <= frame_s
+        assert heard == pytest.approx(truth, abs=0.005)  # AAC priming and edit lists included
+
+
 def _assert_aligned(path: Path, fps: float, start_s: float, stream_start_s: float) -> None:
     frame_s = 1.0 / fps
     sr_hz = 16000
@@ -118,6 +182,34 @@ def _assert_aligned(path: Path, fps: float, start_s: float, stream_start_s: floa
         assert truth - 0.002 <= seen < truth + frame_s  # the flash shows at the first instant
         assert heard == pytest.approx(truth, abs=0.002)  # no AAC priming / mp3 delay shift
         assert abs(seen - heard) < frame_s
+
+
+@pytest.mark.parametrize(("rotation_deg", "bright_side"),
+                         [(0, "left"), (-90, "top"), (90, "bottom"), (180, "right")])
+def test_rotated_video_comes_back_upright(tmp_path: Path, rotation_deg: int,
+                                          bright_side: str) -> None:
+    # Stored 48x64 with the left half bright; a -90 flag turns it a quarter clockwise on screen.
+    path = write_rotated(tmp_path / "rotated.mp4", rotation_deg)
+    sideways = rotation_deg % 180 == 90
+    height, width = (64, 48) if sideways else (48, 64)
+    frames = read_video(path, 0.0, 0.2, 25.0, (height // 2, width // 2))
+    assert frames.shape == (5, height // 2, width // 2, 3)
+    h, w = height // 4, width // 4
+    sides = {"top": frames[:, :h], "bottom": frames[:, h:], "left": frames[:, :, :w],
+             "right": frames[:, :, w:]}
+    assert sides[bright_side].mean() > 200
+    opposite = {"top": "bottom", "bottom": "top", "left": "right", "right": "left"}[bright_side]
+    assert sides[opposite].mean() < 50
+
+
+def test_phone_video_is_read_upright(shared_av_sync: Path) -> None:
+    # Stored on its side with a -90 degree flag; upright, the lit ceiling is at the top and the
+    # speaker's brown jacket at the bottom (on its side both would span the full height).
+    path = shared_av_sync / "humanomni_chinese_video_selfie_speaker.mp4"
+    frames = read_video(path, 2.0, 1.0, 5.0, (142, 80))
+    assert frames.shape == (5, 142, 80, 3)
+    quarter = 142 // 4
+    assert frames[:, :quarter].mean() > frames[:, -quarter:].mean() + 30
 
 
 def test_whole_file_read_lengths(tmp_path: Path) -> None:

@@ -32,6 +32,10 @@ class MelConfig:
     f_max_hz: float | None = None  # None: Nyquist
     log_eps: float = 1e-6  # log(mel power + eps); keeps silence finite
 
+    def n_frames(self, n_samples: int) -> int:
+        """Spectrogram frames of ``n_samples`` samples: centred STFT, frame j at sample j * hop."""
+        return 1 + n_samples // self.hop_samples
+
 
 @dataclass(frozen=True)
 class ClipConfig:

@@ -45,6 +45,8 @@ class MediaInfo(_ToDict):
     audio_channels: int | None = None
     audio_start_s: float | None = None  # first audio presentation time
     audio_duration_s: float | None = None
+    # counter-clockwise display rotation applied to decoded frames; width/height are as shown
+    rotation_deg: int = 0
 
     @property
     def start_s(self) -> float:

@@ -22,6 +22,7 @@ import numpy as np
 
 from avts._atomic import atomic_path
 from avts.errors import ConfigError, DatasetError, MediaError
+from avts.media.probe import probe, require_av
 from avts.types import MediaInfo, SkippedFile
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS: frozenset[str] = frozenset(
     {"mp4", "mkv", "avi", "webm", "mov", "mpg", "mpeg", "m4v", "flv", "ts", "ogv", "wmv"}
 )
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bumped when probe results change meaning (2: display size, edit lists)
 
 ProbeFn = Callable[[Path], MediaInfo]
 ProgressFn = Callable[[int, int], None]
@@ -46,7 +47,7 @@ class CorpusIndex:
     @property
     def spans(self) -> list[tuple[float, float]]:
         """``(start_s, duration_s)`` of each video's usable span, as the pair sampler wants."""
-        return [usable_span(info) for info in self.videos]
+        return usable_spans(self.videos)
 
 
 def usable_span(info: MediaInfo) -> tuple[float, float]:
@@ -54,14 +55,17 @@ def usable_span(info: MediaInfo) -> tuple[float, float]:
     return (info.start_s, info.duration_s)
 
 
+def usable_spans(videos: Sequence[MediaInfo]) -> list[tuple[float, float]]:
+    """``usable_span`` of each video, in order: what ``pairs.draw_pairs`` takes."""
+    return [usable_span(info) for info in videos]
+
+
 def unusable_reason(info: MediaInfo, min_duration_s: float) -> str | None:
-    """One-line reason why a probed file cannot be used, or None when it can."""
-    if not info.has_video:
-        return "no video stream"
-    if not info.has_audio:
-        return "no audio stream"
-    if info.duration_s < min_duration_s:
-        return f"too short: {info.duration_s:.1f} s < {min_duration_s:.1f} s needed"
+    """``require_av``'s one-line message when a probed file cannot be used, else None."""
+    try:
+        require_av(info, min_duration_s)
+    except MediaError as err:
+        return str(err)
     return None
 
 
@@ -157,12 +161,6 @@ def _entry(stat: dict[str, int], outcome: MediaInfo | str) -> dict[str, Any]:
 # --- index ---------------------------------------------------------------------------------
 
 
-def _default_probe() -> ProbeFn:
-    from avts.media.probe import probe  # lazy: PyAV is only needed when really probing
-
-    return probe
-
-
 def _check_root(root: Path) -> None:
     if not root.exists():
         raise DatasetError(f"corpus folder {root} does not exist")
@@ -188,13 +186,13 @@ def index_corpus(
     if not paths:
         exts = ", ".join(f".{e}" for e in sorted(VIDEO_EXTENSIONS))
         raise DatasetError(f"no video files under {root} (looked for {exts})")
-    probe = probe_fn if probe_fn is not None else _default_probe()
+    probe_file = probe_fn if probe_fn is not None else probe
     cache_path = cache_file(root, cache_dir)
     old = load_cache(cache_path)
     new: dict[str, dict[str, Any]] = {}
     index = CorpusIndex(root=root)
     for done, path in enumerate(paths, start=1):
-        outcome = _outcome(path, old, new, probe)
+        outcome = _outcome(path, old, new, probe_file)
         reason = outcome if isinstance(outcome, str) else unusable_reason(outcome, min_duration_s)
         if reason is None and isinstance(outcome, MediaInfo):
             index.videos.append(outcome)

@@ -18,12 +18,13 @@ import torch
 from torch.utils.data import Dataset
 
 from avts.config import ClipConfig, MelConfig
-from avts.data.pairs import KINDS, PairSpec
+from avts.data.corpus import usable_spans
+from avts.data.pairs import PairSpec, kind_code
 from avts.errors import AvtsError
 from avts.features.audio import log_mel
 from avts.features.augment import augment_audio, augment_video
 from avts.features.video import frames_to_tensor
-from avts.media import read_audio, read_video
+from avts.media import read_audio, read_video, sample_window
 from avts.types import MediaInfo, SkippedFile
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class ClipStore:
     @property
     def spans(self) -> list[tuple[float, float]]:
         """(start_s, duration_s) of every usable video, as the pair sampler wants them."""
-        return [(v.start_s, v.duration_s) for v in self.videos]
+        return usable_spans(self.videos)
 
     def video(self, index: int, start_s: float) -> tuple[np.ndarray, float]:
         """Frames of the window starting near ``start_s``; also returns the snap to the frame grid
@@ -103,11 +104,7 @@ class ClipStore:
             return read_audio(info.path, start_s, self.clip.duration_s, self.sr_hz)
         track = self._tracks[index]
         k0 = round((start_s - track.start_s) * self.sr_hz)
-        out = np.zeros(n, dtype=np.float32)
-        lo, hi = max(k0, 0), min(k0 + n, len(track.audio))
-        if hi > lo:
-            out[lo - k0 : hi - k0] = track.audio[lo:hi]
-        return out
+        return sample_window(track.audio, k0, n)[0]
 
 
 class PairDataset(Dataset):
@@ -142,7 +139,7 @@ class PairDataset(Dataset):
             "video": video,  # (3, T, H, W)
             "audio": log_mel(waveform, self.mel).unsqueeze(0),  # (1, M, F)
             "label": torch.tensor(float(p.label)),
-            "kind": torch.tensor(KINDS.index(p.kind)),
+            "kind": torch.tensor(kind_code(p.kind)),
             "video_index": torch.tensor(p.video_index),  # keeps in-batch negatives honest
         }
 

@@ -26,7 +26,6 @@ from avts.data.curriculum import NegativeMix
 from avts.errors import ConfigError, DatasetError
 
 KINDS: tuple[str, ...] = ("positive", "easy", "hard", "superhard")  # index = stable int code
-NEGATIVE_KINDS: tuple[str, ...] = KINDS[1:]
 
 Span = tuple[float, float]  # (start_s, duration_s) of a file's usable span
 
@@ -41,10 +40,6 @@ class PairSpec:
     audio_index: int
     audio_start_s: float
     label: int  # 1: in sync (positive), 0: not in sync
-
-    @property
-    def kind_code(self) -> int:
-        return kind_code(self.kind)
 
 
 def kind_code(kind: str) -> int:

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from avts.config import MelConfig
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
-from avts.data.pairs import KINDS, PairSpec
+from avts.data.pairs import KINDS, PairSpec, kind_code
 from avts.types import SyncAccuracy
 
 
@@ -26,7 +26,7 @@ def score_pairs(
     num_workers: int = 0,
 ) -> dict[str, np.ndarray]:
     """Run both networks over ``pairs``; returns ``score`` (higher = in sync), ``label``,
-    ``kind`` (index into KINDS) and the mean ``loss``, for the pairs that decoded."""
+    ``kind`` (``pairs.kind_code``) and the mean ``loss``, for the pairs that decoded."""
     model.eval()
     loader = DataLoader(PairDataset(store, pairs, mel), batch_size=batch_size,
                         num_workers=num_workers, collate_fn=collate_pairs)
@@ -50,7 +50,7 @@ def score_pairs(
 
 
 def _kind_mask(kind: np.ndarray, name: str) -> np.ndarray:
-    return kind == KINDS.index(name)
+    return kind == kind_code(name)
 
 
 def balanced_accuracy(scores: np.ndarray, kind: np.ndarray, threshold: float,
@@ -68,7 +68,7 @@ def choose_threshold(scores: np.ndarray, kind: np.ndarray,
                      negatives: Sequence[str] = ("easy", "hard")) -> float:
     """Threshold maximising balanced accuracy of positives vs. ``negatives`` (midpoints between
     sorted scores are the only candidates that matter)."""
-    used = _kind_mask(kind, "positive") | np.isin(kind, [KINDS.index(k) for k in negatives])
+    used = _kind_mask(kind, "positive") | np.isin(kind, [kind_code(k) for k in negatives])
     values = np.unique(scores[used])
     if len(values) < 2:
         return float(values[0]) if len(values) else 0.0

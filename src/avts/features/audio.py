@@ -83,13 +83,8 @@ def _cached_tensors(cfg: MelConfig, device: torch.device,
     return stft_window(cfg).to(device, dtype), mel_filterbank(cfg).to(device, dtype)
 
 
-def n_mel_frames(n_samples: int, cfg: MelConfig) -> int:
-    """Number of spectrogram frames for ``n_samples`` samples (centred STFT)."""
-    return 1 + n_samples // cfg.hop_samples
-
-
 def log_mel(waveform: Tensor, cfg: MelConfig) -> Tensor:
-    """Natural-log mel power of ``waveform`` (..., n) -> (..., n_mels, 1 + n // hop_samples)."""
+    """Natural-log mel power of ``waveform`` (..., n) -> (..., n_mels, cfg.n_frames(n))."""
     if not waveform.is_floating_point():
         waveform = waveform.float()
     window, filterbank = _cached_tensors(cfg, waveform.device, waveform.dtype)

@@ -51,3 +51,13 @@ def seconds(pts: int | None, time_base) -> float | None:
     if pts is None or time_base is None:
         return None
     return float(pts * time_base)
+
+
+def display_rotation_deg(frame) -> int:
+    """Counter-clockwise quarter turn (0, 90, 180 or -90) that shows ``frame`` upright.
+
+    From the frame's display matrix (phones store portrait video on its side with -90); other
+    angles are rounded to the nearest quarter turn, mirroring is not applied.
+    """
+    quarter_turns = round(float(frame.rotation) / 90.0) % 4
+    return (0, 90, 180, -90)[quarter_turns]

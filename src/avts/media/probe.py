@@ -9,7 +9,7 @@ import av
 import numpy as np
 
 from avts.errors import MediaTooShortError, NoAudioStreamError, NoVideoStreamError
-from avts.media._container import open_input, seconds
+from avts.media._container import display_rotation_deg, open_input, seconds
 from avts.types import MediaInfo
 
 
@@ -20,10 +20,13 @@ class _StreamTiming:
     pts_s: list[float] = field(default_factory=list)
     end_s: float | None = None  # latest pts + packet duration
     first_frame_s: float | None = None  # pts of the first decoded frame
+    rotation_deg: int = 0  # display rotation of the first decoded frame (counter-clockwise)
 
     def add_packet(self, packet: av.Packet) -> None:
         start_s = seconds(packet.pts, packet.time_base)
-        if start_s is None:
+        # An edit list can drop packets (autoavsr_leah_crop1.mp4 drops 4 s of them): they are
+        # decoded as references but never shown, so they say nothing about presented time.
+        if start_s is None or packet.is_discard:
             return
         self.pts_s.append(start_s)
         end_s = start_s + (seconds(packet.duration, packet.time_base) or 0.0)
@@ -88,6 +91,8 @@ def _demux_timing(container, vstream, astream) -> tuple[_StreamTiming, _StreamTi
         if timing.first_frame_s is None:
             for frame in packet.decode():
                 timing.first_frame_s = seconds(frame.pts, frame.time_base)
+                if packet.stream is vstream:
+                    timing.rotation_deg = display_rotation_deg(frame)
                 break
     return vtiming, atiming
 
@@ -108,12 +113,18 @@ def _video_fields(stream, timing: _StreamTiming) -> dict:
     elif len(pts_s) == 1:
         start_s = float(pts_s[0])
         duration_s = duration_s or 0.0
+    if timing.first_frame_s is not None and timing.first_frame_s > start_s:
+        # what a player shows first; frames before it cannot be decoded (open GOP)
+        duration_s = max(0.0, (duration_s or 0.0) - (timing.first_frame_s - start_s))
+        start_s = timing.first_frame_s
     ctx = stream.codec_context
+    sideways = timing.rotation_deg % 180 == 90
     return {
         "video_codec": ctx.name,
         "video_fps": fps,
-        "width": ctx.width,
-        "height": ctx.height,
+        "width": ctx.height if sideways else ctx.width,
+        "height": ctx.width if sideways else ctx.height,
+        "rotation_deg": timing.rotation_deg,
         "video_start_s": start_s,
         "video_duration_s": duration_s,
     }

@@ -14,7 +14,7 @@ import av
 import numpy as np
 
 from avts.errors import MediaTooShortError, NoAudioStreamError, NoVideoStreamError
-from avts.media._container import open_input, seconds
+from avts.media._container import display_rotation_deg, open_input, seconds
 from avts.media.probe import probe
 from avts.types import MediaInfo
 
@@ -48,7 +48,7 @@ def read_video(path: str | Path, start_s: float, duration_s: float | None, fps: 
     height, width = size_hw
 
     def to_rgb(frame: av.VideoFrame) -> np.ndarray:
-        return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+        return upright_rgb(frame, height, width)
 
     if len(instants_s) == 0:
         return np.zeros((0, height, width, 3), dtype=np.uint8)
@@ -80,7 +80,7 @@ def read_audio(path: str | Path, start_s: float, duration_s: float | None, sr_hz
     if native_sr_hz != sr_hz and native.size:
         native = _resample(native, native_sr_hz, sr_hz)
     offset = round((start_s - native_start_s) * sr_hz)
-    out, n_covered = _window(native, offset, n_out)
+    out, n_covered = sample_window(native, offset, n_out)
     _check_coverage(path, "audio", start_s, duration_s, n_covered, n_out)
     return out
 
@@ -110,6 +110,17 @@ def _video_stream(container, path: Path):
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     return stream
+
+
+def upright_rgb(frame: av.VideoFrame, height: int, width: int) -> np.ndarray:
+    """``frame`` as a player shows it (display rotation applied), ``(height, width, 3)`` uint8."""
+    rotation_deg = display_rotation_deg(frame)
+    if rotation_deg % 180 == 90:  # a quarter turn swaps the axes: resize to the stored shape
+        height, width = width, height
+    rgb = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    if rotation_deg == 0:
+        return rgb
+    return np.ascontiguousarray(np.rot90(rgb, k=rotation_deg // 90))  # k > 0: counter-clockwise
 
 
 def _sample_video(path: Path, instants_s: np.ndarray,
@@ -306,7 +317,7 @@ def _resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
-def _window(samples: np.ndarray, offset: int, n_out: int) -> tuple[np.ndarray, int]:
+def sample_window(samples: np.ndarray, offset: int, n_out: int) -> tuple[np.ndarray, int]:
     """``samples[offset : offset + n_out]`` with zeros outside; also the count of real samples."""
     out = np.zeros(n_out, dtype=np.float32)
     lo, hi = max(offset, 0), min(offset + n_out, len(samples))

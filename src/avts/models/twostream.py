@@ -70,9 +70,8 @@ class TwoStream(nn.Module):
         clip = self.clip_cfg or ClipConfig()
         mel = self.mel_cfg or MelConfig()
         n_samples = round(clip.duration_s * mel.sr_hz)
-        n_frames = 1 + n_samples // mel.hop_samples  # centered STFT (docs/ARCHITECTURE.md)
         video = torch.zeros(batch_size, 3, clip.n_frames, clip.height, clip.width)
-        audio = torch.zeros(batch_size, 1, mel.n_mels, n_frames)
+        audio = torch.zeros(batch_size, 1, mel.n_mels, mel.n_frames(n_samples))
         return video, audio
 
 
