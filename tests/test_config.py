@@ -27,7 +27,8 @@ def test_yaml_preset_then_partial_keys(tmp_path):
 
 def test_overrides_parse_yaml_values():
     cfg = apply_overrides(Config(), ["train.lr=1e-4", "model.video_widths=[8, 16]",
-                                     "data.pairs.hard_min_shift_s=null", "train.epochs=3"])
+                                     "data.pairs.hard_min_shift_s=null", "train.epochs=3",
+                                     "model.video_blocks=[1, 1]"])
     assert cfg.train.lr == 1e-4 and isinstance(cfg.train.lr, float)
     assert cfg.model.video_widths == (8, 16)
     assert cfg.data.pairs.hard_min_shift_s is None
