@@ -90,7 +90,10 @@ def split_for(index: CorpusIndex, cfg: Config) -> tuple[list[MediaInfo], list[Me
                            f"data.val_fraction={vf} (found {len(index.videos)}; usable: audio and "
                            f"video, >= {min_duration_s(cfg):.1f} s; {len(index.skipped)} skipped)")
     groups = group_fn(index.videos, group_by, index.root)
-    train, val = split_by_video(index.videos, vf, cfg.train.seed, groups)
+    try:
+        train, val = split_by_video(index.videos, vf, cfg.train.seed, groups)
+    except DatasetError as err:  # all videos in one group
+        raise DatasetError(f"{index.root}: data.group_by={group_by!r}: {err}") from err
     if min(len(train), len(val)) < MIN_VIDEOS_PER_SIDE:
         raise DatasetError(f"{index.root}: data.group_by={group_by!r} puts {len(train)} videos "
                            f"in training and {len(val)} in validation; each side needs at least "
