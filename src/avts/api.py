@@ -154,7 +154,6 @@ def _overlap_with_run(checkpoint: str | Path, paths: list[Path]) -> dict:
         warning = (f"{len(set(seen_train) | set(seen_val))} of {len(paths)} evaluation videos "
                    f"were used by this checkpoint's run ({len(seen_train)} for training, "
                    f"{len(seen_val)} for validation): the accuracy is not on held-out data")
-        log.warning(warning)
     return {"seen_in_training": seen_train, "seen_in_validation": seen_val,
             "overlap_warning": warning}
 
