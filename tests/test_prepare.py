@@ -6,7 +6,7 @@ import pytest
 
 from avts.config import tiny
 from avts.data.prepare import load_corpus, prepare_split, seen_in_run
-from avts.errors import DatasetError
+from avts.errors import ConfigError, DatasetError
 
 
 def _cfg(tmp_path, **data):
@@ -76,3 +76,10 @@ def test_seen_in_run_by_resolved_path_then_by_name_for_moved_files(tmp_path):
            "/gone/elsewhere/c.mp4"]
     assert [p.name for p in seen_in_run(paths, run)] == ["a.mp4", "c.mp4"]
     assert seen_in_run(paths, []) == []
+
+
+def test_a_config_built_in_python_is_validated_before_probing(tmp_path, no_decode):
+    cfg = tiny()
+    bad = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device="gpu"))
+    with pytest.raises(ConfigError, match="train.device"):
+        prepare_split(tmp_path / "does-not-exist", bad)

@@ -105,6 +105,7 @@ def prepare_split(root: str | Path, cfg: Config, progress: StageProgress | None 
                   ) -> PreparedData:
     """Index ``root``, split it by video (and group), check the split, then decode both sides.
     ``progress(stage, done, total)`` reports the stages "probing" and "loading"."""
+    cfg.validate()  # loaded configs are valid; one built in Python may not be (cheap, once)
     index = index_for(root, cfg, _stage(progress, "probing"))
     train_infos, val_infos = split_for(index, cfg)
     n_all = len(train_infos) + len(val_infos)
