@@ -12,16 +12,17 @@ import os
 import platform
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from avts.config import Config, tiny
-from avts.data.corpus import index_corpus
 from avts.data.curriculum import NegativeMix
-from avts.data.dataset import ClipStore, PairDataset, collate_pairs
-from avts.data.pairs import draw_pairs, min_duration_for
+from avts.data.dataset import PairDataset, collate_pairs
+from avts.data.pairs import draw_pairs
+from avts.data.prepare import index_for, load_store
 from avts.models import count_parameters
 from avts.synth import synthesize
 from avts.train.trainer import build_networks
@@ -29,10 +30,10 @@ from avts.train.trainer import build_networks
 
 def loader_rate(cfg: Config, data_dir: str, n_clips: int, preload: bool) -> dict:
     clip = cfg.data.clip
-    index = index_corpus(data_dir, min_duration_for(clip.duration_s, cfg.data.pairs),
-                         cache_dir=os.path.join(data_dir, ".cache"))
+    data_cfg = replace(cfg.data, cache_dir=os.path.join(data_dir, ".cache"), preload=preload)
+    index = index_for(data_dir, replace(cfg, data=data_cfg))
     t0 = time.perf_counter()
-    store = ClipStore(index.videos, clip, cfg.data.mel.sr_hz, preload=preload)
+    store = load_store(index.videos, replace(cfg, data=data_cfg))
     preload_s = time.perf_counter() - t0
     pairs = draw_pairs(np.random.default_rng(0), store.spans, n_clips,
                        NegativeMix(0.75, 0.25, 0.0), 0.5, clip.duration_s, cfg.data.pairs)

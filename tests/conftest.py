@@ -71,3 +71,18 @@ def corpus_with_bad_files(synth_corpus, tmp_path) -> tuple[Path, dict[str, Path]
     shutil.copytree(synth_corpus, folder)
     bad = write_bad_files(folder / "broken", next(iter(sorted(synth_corpus.glob("*.mp4")))))
     return folder, bad
+
+
+@pytest.fixture
+def no_decode(monkeypatch):
+    """Fail the test if any audio or video is decoded (probing a file is allowed)."""
+    import avts.data.dataset
+    import avts.media
+    import avts.media.read
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a file was decoded: {args[:1]}")
+
+    for module in (avts.data.dataset, avts.media, avts.media.read):
+        monkeypatch.setattr(module, "read_video", refuse)
+        monkeypatch.setattr(module, "read_audio", refuse)

@@ -1,9 +1,12 @@
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from conftest import write_bad_files
 
 from avts.cli import main
+from avts.train.checkpoint import load_checkpoint
 
 
 def _one_line_error(capsys):
@@ -39,7 +42,7 @@ def test_train_on_folder_of_only_bad_files_is_one_line_exit_2(synth_corpus, tmp_
                  "--preset", "tiny", f"data.cache_dir={tmp_path / 'cache'}"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "need at least 2 usable videos" in err
+    assert "Traceback" not in err and "need at least 8 usable videos" in err
 
 
 def test_missing_inputs_are_one_line_exit_2(tmp_path, capsys):
@@ -71,11 +74,18 @@ def test_demo_refuses_to_overwrite_an_earlier_demo(tmp_path, capsys):
 
 def test_synth_train_eval_through_the_cli(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "vids"), "--num-videos", "5", "--seed", "1"]) == 0
+    groups = tmp_path / "groups.csv"  # synth_0000-0001 and synth_0002-0004: two sources
+    groups.write_text("file,group\n" + "".join(f"synth_{i:04d}.mp4,{'ab'[i >= 2]}\n"
+                                               for i in range(5)))
     args = ["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),
             "--preset", "tiny", "train.epochs=1", "train.samples_per_epoch=32",
             "train.batch_size=16", "train.val_samples=16", "data.val_fraction=0.4",
-            f"data.cache_dir={tmp_path / 'cache'}"]
+            f"data.cache_dir={tmp_path / 'cache'}", "--group-by", str(groups)]
     assert main(args) == 0
+    state = load_checkpoint(tmp_path / "run" / "last.pt")
+    sides = [{Path(f).name < "synth_0002" for f in state[k]} for k in ("train_videos",
+                                                                         "val_videos")]
+    assert sides in ([{True}, {False}], [{False}, {True}])  # each source on one side only
     # Resuming needs only the run folder; an override extends the run by one epoch.
     resume = ["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),
               "--resume", "train.epochs=2"]
@@ -83,6 +93,68 @@ def test_synth_train_eval_through_the_cli(tmp_path, capsys):
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
     assert main(["eval-sync", "--checkpoint", str(tmp_path / "run" / "best.pt"),
                  "--data", str(tmp_path / "vids"), "--pairs-per-kind", "8", "--json"]) == 0
-    out = capsys.readouterr().out
-    acc = json.loads(out[out.index("{"):])
+    captured = capsys.readouterr()
+    acc = json.loads(captured.out[captured.out.index("{"):])
     assert set(acc) >= {"easy", "hard", "superhard", "threshold"}
+    # Evaluating on the training folder is allowed, but said loudly.
+    assert "avts: warning: 5 of 5 evaluation videos were used by this checkpoint's run" \
+        in captured.err
+    assert len(acc["seen_in_training"]) + len(acc["seen_in_validation"]) == 5
+
+
+def test_eval_sync_lists_skipped_files(tmp_path, capsys, synth_corpus):
+    assert main(["synth", str(tmp_path / "vids"), "--num-videos", "5", "--seed", "1"]) == 0
+    assert main(["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),
+                 "--preset", "tiny", "train.epochs=1", "train.samples_per_epoch=16",
+                 "train.batch_size=16", "train.val_samples=8", "data.val_fraction=0.4",
+                 "model.video_widths=[8]", "model.video_blocks=[1]", "model.audio_widths=[8]",
+                 f"data.cache_dir={tmp_path / 'cache'}"]) == 0
+    eval_dir = tmp_path / "eval"
+    eval_dir.mkdir()
+    for p in sorted(synth_corpus.glob("*.mp4"))[:3]:
+        shutil.copy(p, eval_dir / p.name)  # same names as training files, but other files
+    (eval_dir / "notes.mp4").write_text("this is not a video\n")
+    capsys.readouterr()
+    assert main(["eval-sync", "--checkpoint", str(tmp_path / "run" / "last.pt"),
+                 "--data", str(eval_dir), "--pairs-per-kind", "4"]) == 0
+    err = capsys.readouterr().err
+    assert f"skipped {eval_dir / 'notes.mp4'}:" in err
+    assert "avts: warning" not in err  # other files than the run's, though named alike
+
+
+BAD_SETTINGS = [
+    (["train.device=gpu"], "train.device must be one of auto, cpu, cuda, cuda:N, mps; got 'gpu'"),
+    (["data.mel.win_samples=600"], "data.mel.win_samples must be <= data.mel.n_fft (512)"),
+    (["train.optimizer=adma"], "train.optimizer must be one of sgd, adamw; got 'adma'"),
+    (["train.loss=triplet"], "train.loss must be one of contrastive, cross_entropy, infonce"),
+    (["model.video_arch=r2d"], "model.video_arch must be one of mc3, r3d"),
+    (["train.batch_size=0"], "train.batch_size must be >= 1; got 0"),
+    (["train.epochs=0"], "train.epochs must be >= 1; got 0"),
+    (["train.samples_per_epoch=16"], "train.samples_per_epoch must be >= train.batch_size (32)"),
+    (["data.pairs.positive_fraction=2"], "data.pairs.positive_fraction must be in [0, 1]"),
+    (["data.val_fraction=1"], "data.val_fraction must be in (0, 1)"),
+    (["--group-by", "(unclosed"], "data.group_by must be a valid regex over the file name"),
+    (["--group-by", "nowhere/groups.csv"], "data.group_by: group file nowhere/groups.csv"),
+]
+
+
+@pytest.mark.parametrize("extra,message", BAD_SETTINGS, ids=[" ".join(b[0]) for b in BAD_SETTINGS])
+def test_bad_settings_fail_in_one_line_before_any_decoding(synth_corpus, tmp_path, capsys,
+                                                          no_decode, extra, message):
+    argv = ["train", "--data", str(synth_corpus), "--out", str(tmp_path / "run"), "--preset",
+            "tiny", f"data.cache_dir={tmp_path / 'cache'}", *extra]
+    assert main(argv) == 2
+    assert message in _one_line_error(capsys)
+    assert not (tmp_path / "run").exists()
+
+
+def test_too_small_folder_says_how_many_videos_it_needs(synth_corpus, tmp_path, capsys,
+                                                       no_decode):
+    argv = ["train", "--data", str(synth_corpus), "--out", str(tmp_path / "run"), "--preset",
+            "tiny", f"data.cache_dir={tmp_path / 'cache'}"]
+    assert main(argv) == 2
+    assert "need at least 8 usable videos at data.val_fraction=0.2 (found 6;" \
+        in _one_line_error(capsys)
+    argv[-1:] = [*argv[-1:], "data.val_fraction=0.34", "--group-by", "^synth"]
+    assert main(argv) == 2
+    assert "data.group_by='^synth': need at least 2 videos" in _one_line_error(capsys)

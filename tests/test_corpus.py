@@ -2,12 +2,14 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from avts.data.corpus import (
     CorpusIndex,
     cache_file,
     index_corpus,
+    min_videos_for_split,
     split_by_video,
     usable_span,
 )
@@ -198,3 +200,37 @@ def test_split_errors():
         split_by_video(_videos(5), 0.2, seed=0, group_fn=lambda info: "all")
     with pytest.raises(ConfigError):
         split_by_video(_videos(5), 0.0, seed=0)
+
+
+@pytest.mark.parametrize("n_groups,seed", [(7, 0), (7, 1), (20, 3), (45, 5)])
+def test_grouped_split_keeps_each_group_on_one_side_close_to_the_share(n_groups, seed):
+    rng = np.random.default_rng(seed)
+    speakers = [f"spk{k}" for k in range(n_groups) for _ in range(rng.integers(1, 6))]
+    videos = _videos(len(speakers), speakers)
+
+    def group(info):
+        return info.path.name.split("_")[0]
+
+    train, val = split_by_video(videos, 0.25, seed=seed, group_fn=group)
+    assert {group(v) for v in train}.isdisjoint({group(v) for v in val})
+    assert len(train) + len(val) == len(videos) and train and val
+    # Whole groups of at most 5 videos: the share misses the target by less than one group.
+    assert abs(len(val) - 0.25 * len(videos)) <= 2.5
+    assert (train, val) == split_by_video(videos, 0.25, seed=seed, group_fn=group)
+    again = split_by_video(list(reversed(videos)), 0.25, seed=seed, group_fn=group)[1]
+    assert {v.path for v in again} == {v.path for v in val}  # independent of the input order
+
+
+def test_one_huge_group_goes_to_training():
+    videos = _videos(30, ["big"] * 25 + [f"s{i}" for i in range(5)])
+    train, val = split_by_video(videos, 0.2, seed=0, group_fn=lambda v: v.path.name.split("_")[0])
+    assert len(val) == 5 and all(v.path.name.startswith("big") for v in train)
+
+
+@pytest.mark.parametrize("val_fraction", [0.05, 0.1, 0.2, 0.34, 0.5, 0.8])
+def test_min_videos_for_split_is_the_first_count_with_two_videos_each_side(val_fraction):
+    need = min_videos_for_split(val_fraction)
+    for n in range(2, need + 3):
+        train, val = split_by_video(_videos(n), val_fraction, seed=0)
+        assert (min(len(train), len(val)) >= 2) == (n >= need), n
+    assert min_videos_for_split(0.2) == 8

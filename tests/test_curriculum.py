@@ -48,8 +48,8 @@ def test_no_easy_only_phase():
     ],
 )
 def test_bad_config_raises(cfg):
-    with pytest.raises(ConfigError):
-        negative_mix(60, cfg)
+    with pytest.raises(ConfigError, match=r"^curriculum\.\w+ must be"):
+        cfg.validate()
 
 
 def test_epochs_are_one_based():

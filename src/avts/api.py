@@ -6,16 +6,15 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from avts.config import Config, apply_overrides, load_yaml, save_yaml, tiny
-from avts.errors import ConfigError, DatasetError, RunExistsError
-from avts.types import DemoSummary, MediaInfo, SkippedFile, SyncAccuracy, TrainResult
+from avts.config import Config, save_yaml, tiny
+from avts.errors import ConfigError, RunExistsError
+from avts.types import DemoSummary, MediaInfo, SyncEvaluation, TrainResult
 
 if TYPE_CHECKING:  # heavy imports stay lazy at run time
-    from avts.data.dataset import ClipStore
+    from avts.data.prepare import PreparedData
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +46,9 @@ def synthesize(out_dir: str | Path, num_videos: int, seed: int = 0,
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = (),
                 preset: str | None = None) -> Config:
     """Paper defaults (or a preset), then a YAML file, then ``section.key=value`` overrides."""
-    from avts.config import PRESETS
+    from avts.config import load
 
-    base = PRESETS[preset]() if preset else Config()
-    cfg = load_yaml(path, base=base) if path else base
-    return apply_overrides(cfg, list(overrides))
+    return load(path, overrides, preset)  # validated: a bad setting fails here, not in training
 
 
 def parameter_counts(cfg: Config) -> dict[str, int]:
@@ -62,41 +59,14 @@ def parameter_counts(cfg: Config) -> dict[str, int]:
     return count_parameters(build_networks(cfg)[0])
 
 
-@dataclass
-class PreparedData:
-    train: ClipStore  # training videos, decoded
-    val: ClipStore  # validation videos (other files than training)
-    skipped: list[SkippedFile]  # files left out, with the reason
-
-
 def prepare_data(data_dir: str | Path, cfg: Config, progress: StageProgress | None = None
                  ) -> PreparedData:
-    """Index a folder, split it by video, and load both sides (bad files are skipped).
-    ``progress(stage, done, total)`` reports the stages "probing" and "loading"."""
-    from avts.data.corpus import index_corpus, split_by_video
-    from avts.data.dataset import ClipStore
-    from avts.data.pairs import min_duration_for
+    """Index a folder, split it by video (and ``data.group_by`` group), check that the split
+    can work, then load both sides (bad files are skipped). ``progress(stage, done, total)``
+    reports the stages "probing" and "loading"."""
+    from avts.data.prepare import prepare_split
 
-    min_s = cfg.data.min_duration_s or min_duration_for(cfg.data.clip.duration_s, cfg.data.pairs)
-    index = index_corpus(data_dir, min_s, cache_dir=cfg.data.cache_dir,
-                         progress=_stage(progress, "probing"))
-    if len(index.videos) < 2:
-        raise DatasetError(f"{data_dir}: need at least 2 usable videos of >= {min_s:.1f} s with "
-                           f"audio and video, found {len(index.videos)} "
-                           f"({len(index.skipped)} skipped)")
-    train_infos, val_infos = split_by_video(index.videos, cfg.data.val_fraction, cfg.train.seed)
-    sr = cfg.data.mel.sr_hz
-    n_all = len(train_infos) + len(val_infos)
-    load = _stage(progress, "loading")
-    train = ClipStore(train_infos, cfg.data.clip, sr, preload=cfg.data.preload,
-                      progress=load and (lambda done, _total: load(done, n_all)))
-    val = ClipStore(val_infos, cfg.data.clip, sr, preload=cfg.data.preload,
-                    progress=load and (lambda done, _total: load(len(train_infos) + done, n_all)))
-    skipped = list(index.skipped) + train.failed + val.failed
-    if len(train.videos) < 2 or not val.videos:
-        raise DatasetError(f"{data_dir}: too few videos decode for a train/validation split "
-                           f"({len(train.videos)} train, {len(val.videos)} validation)")
-    return PreparedData(train, val, skipped)
+    return prepare_split(data_dir, cfg, progress)
 
 
 def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool = False,
@@ -141,30 +111,51 @@ def load_model(checkpoint: str | Path):
 
 
 def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int = 256,
-                  seed: int = 0, device: str = "auto") -> SyncAccuracy:
+                  seed: int = 0, device: str = "auto") -> SyncEvaluation:
     """Sync accuracy on held-out videos for easy, hard and super-hard negatives, at the
-    threshold chosen on the training run's validation videos (stored in the checkpoint)."""
+    threshold chosen on the training run's validation videos (stored in the checkpoint).
+    The result also lists the files left out and warns when the videos overlap the
+    checkpoint's training or validation files."""
     import numpy as np
 
-    from avts.data.corpus import index_corpus
-    from avts.data.dataset import ClipStore
-    from avts.data.pairs import fixed_eval_pairs, min_duration_for
+    from avts.data.pairs import fixed_eval_pairs
+    from avts.data.prepare import load_corpus
     from avts.eval.sync import accuracy_by_kind, score_pairs
     from avts.train.trainer import select_device
 
     model, loss_fn, cfg, threshold = load_model(checkpoint)
     dev = select_device(device)
-    clip_s = cfg.data.clip.duration_s
-    min_s = cfg.data.min_duration_s or min_duration_for(clip_s, cfg.data.pairs)
-    index = index_corpus(data_dir, min_s, cache_dir=cfg.data.cache_dir)
-    store = ClipStore(index.videos, cfg.data.clip, cfg.data.mel.sr_hz, preload=cfg.data.preload)
-    if len(store.videos) < 2:
-        raise DatasetError(f"{data_dir}: need at least 2 usable videos to evaluate, "
-                           f"found {len(store.videos)}")
-    pairs = fixed_eval_pairs(np.random.default_rng(seed), store.spans, n_per_kind, clip_s,
-                             cfg.data.pairs)
+    store, skipped = load_corpus(data_dir, cfg)
+    pairs = fixed_eval_pairs(np.random.default_rng(seed), store.spans, n_per_kind,
+                             cfg.data.clip.duration_s, cfg.data.pairs)
     out = score_pairs(model.to(dev), loss_fn.to(dev), store, pairs, cfg.data.mel, dev)
-    return accuracy_by_kind(out["score"], out["kind"], threshold)
+    acc = accuracy_by_kind(out["score"], out["kind"], threshold)
+    overlap = _overlap_with_run(checkpoint, [v.path for v in store.videos])
+    return SyncEvaluation(**vars(acc), skipped_files=skipped, **overlap)
+
+
+def _run_files(checkpoint: str | Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The files the checkpoint's run trained and validated on."""
+    # TODO(LoadedModel): becomes (loaded.train_videos, loaded.val_videos), without a 2nd load.
+    from avts.train.checkpoint import load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    return tuple(state.get("train_videos", ())), tuple(state.get("val_videos", ()))
+
+
+def _overlap_with_run(checkpoint: str | Path, paths: list[Path]) -> dict:
+    """``SyncEvaluation`` fields for evaluation videos that the checkpoint has already seen."""
+    from avts.data.prepare import seen_in_run
+
+    train_files, val_files = _run_files(checkpoint)
+    seen_train, seen_val = seen_in_run(paths, train_files), seen_in_run(paths, val_files)
+    warning = None
+    if seen_train or seen_val:
+        warning = (f"{len(set(seen_train) | set(seen_val))} of {len(paths)} evaluation videos "
+                   f"were used by this checkpoint's run ({len(seen_train)} for training, "
+                   f"{len(seen_val)} for validation): the accuracy is not on held-out data")
+    return {"seen_in_training": seen_train, "seen_in_validation": seen_val,
+            "overlap_warning": warning}
 
 
 DEMO_TRAIN_VIDEOS = 240

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/last.pt with OUT/config.yaml (overrides may add epochs)")
+    p.add_argument("--group-by", metavar="REGEX|CSV",
+                   help="keep groups of files on one side of the split: a regex over the file "
+                        "name or a CSV 'file,group' (sets data.group_by)")
     _add_config_args(p)
 
     p = sub.add_parser("eval-sync", help="sync accuracy per negative kind on held-out videos")
@@ -145,11 +148,14 @@ def _cmd_train(args) -> None:
     from avts import api
 
     saved = args.out / "config.yaml"
+    overrides = list(args.overrides)
+    if args.group_by is not None:  # JSON quoting keeps a regex a YAML string
+        overrides.append(f"data.group_by={json.dumps(args.group_by)}")
     if args.resume and saved.is_file() and not (args.config or args.preset):
         # Resuming continues the saved run: its config, plus any overrides (e.g. more epochs).
-        cfg = api.load_config(saved, args.overrides)
+        cfg = api.load_config(saved, overrides)
     else:
-        cfg = api.load_config(args.config, args.overrides, args.preset)
+        cfg = api.load_config(args.config, overrides, args.preset)
     counts = api.parameter_counts(cfg)
     print(f"model: {cfg.model.video_arch} video net + VGG audio net, parameters: "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
@@ -170,6 +176,10 @@ def _cmd_eval_sync(args) -> None:
 
     acc = api.evaluate_sync(args.checkpoint, args.data, n_per_kind=args.pairs_per_kind,
                             seed=args.seed)
+    for s in acc.skipped_files:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    if acc.overlap_warning:
+        print(f"avts: warning: {acc.overlap_warning}", file=sys.stderr)
     _print_accuracy(acc, args.json)
 
 

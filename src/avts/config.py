@@ -2,21 +2,34 @@
 
 Defaults follow the paper (Korbar et al. 2018) where it says something; ``tiny()`` is the
 scaled-down preset that trains on a laptop CPU in minutes (used by ``avts demo``).
-Unknown keys and wrongly typed values raise ``ConfigError``.
+Unknown keys, wrongly typed values and values out of range raise ``ConfigError``: every
+section has a ``validate()``, and every loader (``from_dict``, ``load_yaml``,
+``apply_overrides``, ``load``) returns only validated configs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from avts._serialize import to_plain
 from avts.errors import ConfigError
+
+# Choices, shared with the code that acts on them (models/, losses.py, train/).
+VIDEO_ARCHS: tuple[str, ...] = ("mc3", "r3d")
+POOL_MODES: tuple[str, ...] = ("global", "time")
+LOSS_NAMES: tuple[str, ...] = ("contrastive", "cross_entropy", "infonce")
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adamw")
+_DEVICE_RE = re.compile(r"auto|cpu|cuda|cuda:\d+|mps")
 
 
 @dataclass(frozen=True)
@@ -36,6 +49,18 @@ class MelConfig:
         """Spectrogram frames of ``n_samples`` samples: centred STFT, frame j at sample j * hop."""
         return 1 + n_samples // self.hop_samples
 
+    def validate(self, prefix: str = "data.mel") -> None:
+        for name in ("sr_hz", "n_fft", "win_samples", "hop_samples", "n_mels"):
+            _at_least(f"{prefix}.{name}", getattr(self, name), 1)
+        if self.win_samples > self.n_fft:
+            _fail(f"{prefix}.win_samples", f"<= {prefix}.n_fft ({self.n_fft})", self.win_samples)
+        _in_range(f"{prefix}.f_min_hz", self.f_min_hz, 0.0, self.sr_hz / 2, hi_open=True)
+        if self.f_max_hz is not None:
+            _in_range(f"{prefix}.f_max_hz", self.f_max_hz, self.f_min_hz, self.sr_hz / 2,
+                      lo_open=True, what=f"null or in ({self.f_min_hz:g}, {self.sr_hz / 2:g}] "
+                      "(above f_min_hz, at most sr_hz / 2)")
+        _positive(f"{prefix}.log_eps", self.log_eps)
+
 
 @dataclass(frozen=True)
 class ClipConfig:
@@ -50,6 +75,12 @@ class ClipConfig:
     def n_frames(self) -> int:
         return max(1, round(self.duration_s * self.fps))
 
+    def validate(self, prefix: str = "data.clip") -> None:
+        _positive(f"{prefix}.duration_s", self.duration_s)
+        _positive(f"{prefix}.fps", self.fps)
+        _at_least(f"{prefix}.height", self.height, 1)
+        _at_least(f"{prefix}.width", self.width, 1)
+
 
 @dataclass(frozen=True)
 class PairConfig:
@@ -61,6 +92,24 @@ class PairConfig:
     superhard_min_shift_s: float = 0.2  # super-hard negatives: overlapping windows shifted by
     superhard_max_shift_s: float = 0.5  # a small amount in [min, max] seconds
 
+    def validate(self, prefix: str = "data.pairs") -> None:
+        _in_range(f"{prefix}.positive_fraction", self.positive_fraction, 0.0, 1.0)
+        if self.hard_min_shift_s is not None:
+            _positive(f"{prefix}.hard_min_shift_s", self.hard_min_shift_s, "null or > 0")
+        _positive(f"{prefix}.superhard_min_shift_s", self.superhard_min_shift_s)
+        if not self.superhard_max_shift_s >= self.superhard_min_shift_s:
+            _fail(f"{prefix}.superhard_max_shift_s",
+                  f">= {prefix}.superhard_min_shift_s ({self.superhard_min_shift_s})",
+                  self.superhard_max_shift_s)
+
+    def validate_for_clip(self, clip_s: float, prefix: str = "data.pairs") -> None:
+        """Super-hard windows must overlap: the largest shift is shorter than a clip."""
+        self.validate(prefix)
+        if not self.superhard_max_shift_s < clip_s:
+            _fail(f"{prefix}.superhard_max_shift_s",
+                  f"< the clip duration ({clip_s} s) so that super-hard windows overlap",
+                  self.superhard_max_shift_s)
+
 
 @dataclass(frozen=True)
 class CurriculumConfig:
@@ -69,6 +118,11 @@ class CurriculumConfig:
     easy_only_epochs: int = 50  # epochs (1-based, inclusive) that use easy negatives only
     hard_fraction: float = 0.25  # afterwards, share of negatives that are hard (3:1 -> 0.25)
     superhard_share: float = 0.0  # share of those hard negatives that are super-hard
+
+    def validate(self, prefix: str = "curriculum") -> None:
+        _at_least(f"{prefix}.easy_only_epochs", self.easy_only_epochs, 0)
+        _in_range(f"{prefix}.hard_fraction", self.hard_fraction, 0.0, 1.0)
+        _in_range(f"{prefix}.superhard_share", self.superhard_share, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -81,6 +135,23 @@ class DataConfig:
     preload: bool = True  # decode each file once into memory (fast for small corpora)
     augment: bool = False  # training clips: random crop + flip, audio gain (never a time shift)
     cache_dir: str | None = None  # probe cache; None: the user's cache directory
+    # Files of one group stay on one side of the split: a regex over the file name (its first
+    # group, or the whole match, names the group), or a CSV file (name ends in .csv) with the
+    # header "file,group". Files not matched or not listed are each their own group.
+    group_by: str | None = None
+
+    def validate(self, prefix: str = "data", check_files: bool = True) -> None:
+        self.clip.validate(f"{prefix}.clip")
+        self.mel.validate(f"{prefix}.mel")
+        self.pairs.validate_for_clip(self.clip.duration_s, f"{prefix}.pairs")
+        if self.min_duration_s is not None and not self.min_duration_s >= self.clip.duration_s:
+            _fail(f"{prefix}.min_duration_s",
+                  f"null or >= {prefix}.clip.duration_s ({self.clip.duration_s})",
+                  self.min_duration_s)
+        _in_range(f"{prefix}.val_fraction", self.val_fraction, 0.0, 1.0, lo_open=True,
+                  hi_open=True)
+        if self.group_by is not None:
+            _check_group_by(f"{prefix}.group_by", self.group_by, check_files)
 
 
 @dataclass(frozen=True)
@@ -96,6 +167,20 @@ class ModelConfig:
     pool: str = "global"  # "global": average over time and space (paper); "time": keep time axis
     pool_time_steps: int = 4  # with pool="time", the time axis is resampled to this many steps
     dropout: float = 0.0
+
+    def validate(self, prefix: str = "model") -> None:
+        _choice(f"{prefix}.video_arch", self.video_arch, VIDEO_ARCHS)
+        _choice(f"{prefix}.pool", self.pool, POOL_MODES)
+        for name in ("video_stem_channels", "embed_dim", "pool_time_steps"):
+            _at_least(f"{prefix}.{name}", getattr(self, name), 1)
+        for name in ("video_widths", "video_blocks", "audio_widths"):
+            values = getattr(self, name)
+            if not values or min(values) < 1:
+                _fail(f"{prefix}.{name}", "a non-empty list of integers >= 1", list(values))
+        if len(self.video_blocks) != len(self.video_widths):
+            _fail(f"{prefix}.video_blocks", f"as long as {prefix}.video_widths "
+                  f"({len(self.video_widths)} stages)", list(self.video_blocks))
+        _in_range(f"{prefix}.dropout", self.dropout, 0.0, 1.0, hi_open=True)
 
 
 @dataclass(frozen=True)
@@ -114,8 +199,27 @@ class TrainConfig:
     margin: float = 0.99  # eta of the contrastive loss
     in_batch_negatives: bool = False  # also use other videos' audio in the batch as easy negatives
     num_workers: int = 2  # data-loading processes
-    device: str = "auto"  # "auto" (cuda, mps, cpu), or a torch device string
+    device: str = "auto"  # "auto" (cuda, mps, cpu), "cpu", "cuda", "cuda:N" or "mps"
     seed: int = 0
+
+    def validate(self, prefix: str = "train") -> None:
+        for name in ("epochs", "batch_size", "val_samples"):
+            _at_least(f"{prefix}.{name}", getattr(self, name), 1)
+        _at_least(f"{prefix}.samples_per_epoch", self.samples_per_epoch, self.batch_size,
+                  f"{prefix}.batch_size ({self.batch_size})")
+        _choice(f"{prefix}.optimizer", self.optimizer, OPTIMIZERS)
+        _choice(f"{prefix}.loss", self.loss, LOSS_NAMES)
+        _positive(f"{prefix}.lr", self.lr)
+        _in_range(f"{prefix}.weight_decay", self.weight_decay, 0.0, math.inf)
+        _at_least(f"{prefix}.plateau_patience", self.plateau_patience, 0)
+        _in_range(f"{prefix}.plateau_factor", self.plateau_factor, 0.0, 1.0, lo_open=True,
+                  hi_open=True)
+        _positive(f"{prefix}.grad_clip_norm", self.grad_clip_norm)
+        _positive(f"{prefix}.margin", self.margin)
+        _at_least(f"{prefix}.num_workers", self.num_workers, 0)
+        if not _DEVICE_RE.fullmatch(self.device):
+            _fail(f"{prefix}.device", "one of auto, cpu, cuda, cuda:N, mps", self.device)
+        _at_least(f"{prefix}.seed", self.seed, 0)  # numpy generators take no negative seeds
 
 
 @dataclass(frozen=True)
@@ -126,7 +230,16 @@ class Config:
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return _asdict(self)
+        return to_plain(self)
+
+    def validate(self, check_files: bool = True) -> None:
+        """Raise ``ConfigError`` naming the first bad key, its value and what is allowed.
+        ``check_files=False`` skips checks of files on this machine (the group CSV), for
+        configs read back from a checkpoint."""
+        self.data.validate(check_files=check_files)
+        self.model.validate()
+        self.train.validate()
+        self.curriculum.validate()
 
 
 def tiny() -> Config:
@@ -166,14 +279,6 @@ PRESETS = {"paper": Config, "tiny": tiny}
 
 
 # --- YAML and overrides -------------------------------------------------------------------
-
-
-def _asdict(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj):
-        return {f.name: _asdict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, tuple):
-        return list(obj)
-    return obj
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
@@ -225,12 +330,16 @@ def _merge(cls: type, base: Any, updates: dict[str, Any], prefix: str = "") -> A
     return dataclasses.replace(base, **changes)
 
 
-def from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
+def from_dict(data: dict[str, Any], base: Config | None = None,
+              check_files: bool = True) -> Config:
     """Apply a nested mapping (as read from YAML) on top of ``base`` (default: paper config)."""
-    return _merge(Config, base if base is not None else Config(), data or {})
+    cfg = _merge(Config, base if base is not None else Config(), data or {})
+    cfg.validate(check_files=check_files)
+    return cfg
 
 
-def load_yaml(path: str | Path, base: Config | None = None) -> Config:
+def _read_yaml(path: str | Path, base: Config) -> Config:
+    """``base`` (or the preset the file names) updated by the file's keys; not yet validated."""
     try:
         text = Path(path).read_text()
         data = yaml.safe_load(text)
@@ -238,17 +347,17 @@ def load_yaml(path: str | Path, base: Config | None = None) -> Config:
         raise ConfigError(f"cannot read config file {path}: {err.strerror}") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}".splitlines()[0]) from err
-    preset = None
     if isinstance(data, dict) and "preset" in data:
         name = data.pop("preset")
         if name not in PRESETS:
             raise ConfigError(f"unknown preset {name!r} in {path} (known: {', '.join(PRESETS)})")
-        preset = PRESETS[name]()
-    return from_dict(data or {}, base=preset or base)
+        base = PRESETS[name]()
+    return _merge(Config, base, data or {})
 
 
-def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
-    """Apply ``section.key=value`` strings; values are parsed as YAML (``1e-3``, ``[8, 16]``)."""
+def _read_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
+    """``cfg`` with ``section.key=value`` strings applied in order; not yet validated, so that
+    only the final combination has to make sense."""
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like section.key=value")
@@ -263,9 +372,89 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
-        cfg = from_dict(nested, base=cfg)
+        cfg = _merge(Config, cfg, nested)
+    return cfg
+
+
+def load_yaml(path: str | Path, base: Config | None = None) -> Config:
+    cfg = _read_yaml(path, base if base is not None else Config())
+    cfg.validate()
+    return cfg
+
+
+def apply_overrides(cfg: Config, overrides: Sequence[str]) -> Config:
+    """Apply ``section.key=value`` strings; values are parsed as YAML (``1e-3``, ``[8, 16]``)."""
+    cfg = _read_overrides(cfg, overrides)
+    cfg.validate()
+    return cfg
+
+
+def load(path: str | Path | None = None, overrides: Sequence[str] = (),
+         preset: str | None = None) -> Config:
+    """Paper defaults (or ``preset``), then a YAML file, then overrides; validated once, at the
+    end, so that a file and the overrides may change keys that depend on each other."""
+    if preset is not None and preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+    cfg = PRESETS[preset]() if preset else Config()
+    if path:
+        cfg = _read_yaml(path, cfg)
+    cfg = _read_overrides(cfg, overrides)
+    cfg.validate()
     return cfg
 
 
 def save_yaml(cfg: Config, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+# --- validation ----------------------------------------------------------------------------
+
+GROUP_CSV_SUFFIX = ".csv"
+
+
+def is_group_csv(group_by: str) -> bool:
+    """``data.group_by`` names a CSV file (``file,group``) rather than a regex."""
+    return group_by.lower().endswith(GROUP_CSV_SUFFIX)
+
+
+def _fail(key: str, allowed: str, value: Any) -> None:
+    raise ConfigError(f"{key} must be {allowed}; got {value!r}")
+
+
+def _choice(key: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        _fail(key, f"one of {', '.join(choices)}", value)
+
+
+def _at_least(key: str, value: int, low: int, low_name: str | None = None) -> None:
+    if not value >= low:
+        _fail(key, f">= {low_name or low}", value)
+
+
+def _positive(key: str, value: float, what: str = "> 0") -> None:
+    if not (math.isfinite(value) and value > 0):
+        _fail(key, what, value)
+
+
+def _in_range(key: str, value: float, lo: float, hi: float, lo_open: bool = False,
+              hi_open: bool = False, what: str | None = None) -> None:
+    """``value`` in [lo, hi], an open end where asked; NaN never is."""
+    ok = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else value <= hi)
+    if not ok or math.isnan(value):
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        _fail(key, what or f"in {interval}", value)
+
+
+def _check_group_by(key: str, group_by: str, check_files: bool) -> None:
+    if not group_by:
+        _fail(key, "null, a regex over the file name or the path of a CSV file", group_by)
+    if is_group_csv(group_by):
+        if check_files and not Path(group_by).expanduser().is_file():
+            raise ConfigError(f"{key}: group file {group_by} not found (a CSV with the header "
+                              "'file,group')")
+        return
+    try:
+        re.compile(group_by)
+    except re.error as err:
+        raise ConfigError(f"{key} must be a valid regex over the file name; got {group_by!r} "
+                          f"({err})") from err

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LOSS_NAMES = ("contrastive", "cross_entropy", "infonce")
+from avts.config import LOSS_NAMES
 
 
 def pair_distance(fv: torch.Tensor, fa: torch.Tensor) -> torch.Tensor:

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+from avts._serialize import to_plain
 
 
 class _ToDict:
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(self)
+        return to_plain(self)
 
 
 @dataclass(frozen=True)
@@ -72,6 +61,16 @@ class SyncAccuracy(_ToDict):
     positive: float  # accuracy on positives alone (recall at the threshold)
     threshold: float  # distance threshold chosen on validation data
     n_pairs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SyncEvaluation(SyncAccuracy):
+    """``SyncAccuracy`` on a folder of videos (``avts eval-sync``), with what to know about it."""
+
+    skipped_files: list[SkippedFile] = field(default_factory=list)  # files left out, with reasons
+    seen_in_training: list[Path] = field(default_factory=list)  # videos the checkpoint trained on
+    seen_in_validation: list[Path] = field(default_factory=list)  # ... or chose its threshold on
+    overlap_warning: str | None = None  # one line when either list above is not empty
 
 
 @dataclass(frozen=True)

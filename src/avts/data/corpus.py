@@ -228,6 +228,9 @@ def _outcome(
 # --- train/validation split ----------------------------------------------------------------
 
 
+MIN_VIDEOS_PER_SIDE = 2  # easy negatives pair a video with another one of the same side
+
+
 def split_by_video(
     videos: Sequence[MediaInfo],
     val_fraction: float,
@@ -237,11 +240,12 @@ def split_by_video(
     """Split whole videos (never clips) into train and validation, deterministically per seed.
 
     ``group_fn(info)`` names a group whose videos stay on one side (default: each file its own
-    group). About ``val_fraction`` of the videos go to validation, at least one group each side.
+    group; see ``avts.data.groups``). The validation share is as close to ``val_fraction`` of
+    the videos as whole groups allow, with at least one group on each side.
     Raises ``DatasetError`` with fewer than two groups.
     """
     if not 0.0 < val_fraction < 1.0:
-        raise ConfigError(f"val_fraction must be in (0, 1), got {val_fraction}")
+        raise ConfigError(f"data.val_fraction must be in (0, 1); got {val_fraction!r}")
     key = group_fn if group_fn is not None else (lambda info: str(info.path))
     groups: dict[str, int] = {}
     for info in videos:
@@ -259,15 +263,37 @@ def split_by_video(
 
 
 def _pick_val_groups(groups: dict[str, int], val_fraction: float, seed: int) -> set[str]:
-    """Shuffled groups (order-independent for a seed) go to validation until the target."""
+    """Groups in a shuffled order (independent of the input order for a seed) join validation
+    while they bring its video count closer to the target; never all of them, never none."""
     names = sorted(groups)
-    order = np.random.default_rng(seed).permutation(len(names))
-    target = max(1, round(val_fraction * sum(groups.values())))
+    order = [names[k] for k in np.random.default_rng(seed).permutation(len(names))]
+    target = val_fraction * sum(groups.values())
     picked: set[str] = set()
     count = 0
-    for k in order[: len(names) - 1]:  # the last group always stays in train
-        if count >= target:
+    for name in order:
+        if len(picked) == len(names) - 1:
             break
-        picked.add(names[k])
-        count += groups[names[k]]
+        if abs(count + groups[name] - target) < abs(count - target):
+            picked.add(name)
+            count += groups[name]
+    if not picked:  # every group is far larger than the target: the smallest one, first in order
+        picked.add(min(order, key=lambda name: groups[name]))
     return picked
+
+
+def min_videos_for_split(val_fraction: float) -> int:
+    """The fewest usable videos (each its own group) for which ``split_by_video`` puts at least
+    ``MIN_VIDEOS_PER_SIDE`` on each side at ``val_fraction``. Both sides grow with the number of
+    videos, so a doubling search and a bisection over the real split rule find it."""
+
+    def enough(n: int) -> bool:
+        n_val = len(_pick_val_groups({str(i): 1 for i in range(n)}, val_fraction, 0))
+        return min(n_val, n - n_val) >= MIN_VIDEOS_PER_SIDE
+
+    lo, hi = 2 * MIN_VIDEOS_PER_SIDE - 1, 2 * MIN_VIDEOS_PER_SIDE  # enough(lo) is False
+    while not enough(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    return hi

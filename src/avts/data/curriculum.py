@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 from avts.config import CurriculumConfig
-from avts.errors import ConfigError
 
 _SUM_TOLERANCE = 1e-9
 
@@ -38,19 +37,10 @@ class NegativeMix:
 EASY_ONLY = NegativeMix(easy=1.0, hard=0.0, superhard=0.0)
 
 
-def check_curriculum(cfg: CurriculumConfig) -> None:
-    """Raise ``ConfigError`` for out-of-range curriculum values."""
-    if cfg.easy_only_epochs < 0:
-        raise ConfigError(f"curriculum.easy_only_epochs must be >= 0, got {cfg.easy_only_epochs}")
-    for name in ("hard_fraction", "superhard_share"):
-        value = getattr(cfg, name)
-        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise ConfigError(f"curriculum.{name} must be in [0, 1], got {value}")
-
-
 def negative_mix(epoch: int, cfg: CurriculumConfig) -> NegativeMix:
-    """Shares of easy, hard and super-hard negatives for a 1-based ``epoch``."""
-    check_curriculum(cfg)
+    """Shares of easy, hard and super-hard negatives for a 1-based ``epoch``. The config's ranges
+    are checked when it is loaded (``CurriculumConfig.validate``); shares out of range still
+    fail here, in ``NegativeMix``."""
     if epoch < 1:
         raise ValueError(f"epochs are 1-based, got {epoch}")
     if epoch <= cfg.easy_only_epochs:

@@ -64,24 +64,16 @@ def min_duration_for(clip_s: float, cfg: PairConfig) -> float:
 
 
 def check_pair_config(clip_s: float, cfg: PairConfig) -> None:
-    """Raise ``ConfigError`` for values that make pairs impossible or mislabelled."""
+    """Raise ``ConfigError`` for values that make pairs impossible or mislabelled. Loaded configs
+    are valid already (``PairConfig.validate``); this guards direct callers, once per call."""
     if not clip_s > 0:
         raise ConfigError(f"clip duration must be > 0 s, got {clip_s}")
-    if not 0.0 <= cfg.positive_fraction <= 1.0:
-        raise ConfigError(f"pairs.positive_fraction must be in [0, 1], got {cfg.positive_fraction}")
-    if cfg.hard_min_shift_s is not None and not cfg.hard_min_shift_s > 0:
-        raise ConfigError(f"pairs.hard_min_shift_s must be > 0 s, got {cfg.hard_min_shift_s}")
+    cfg.validate()
 
 
 def check_superhard_config(clip_s: float, cfg: PairConfig) -> None:
     """Super-hard shifts must be positive and shorter than a clip, so that windows overlap."""
-    lo, hi = cfg.superhard_min_shift_s, cfg.superhard_max_shift_s
-    if not 0.0 < lo <= hi < clip_s:
-        raise ConfigError(
-            "pairs.superhard_min_shift_s and superhard_max_shift_s must satisfy "
-            f"0 < min <= max < clip duration ({clip_s} s) so that windows overlap; "
-            f"got min={lo}, max={hi}"
-        )
+    cfg.validate_for_clip(clip_s)
 
 
 def _check_fraction(positive_fraction: float) -> None:

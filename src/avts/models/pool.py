@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-POOL_MODES = ("global", "time")
+from avts.config import POOL_MODES
 
 
 class SequencePool(nn.Module):

@@ -10,10 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from avts.config import ModelConfig
+from avts.config import VIDEO_ARCHS, ModelConfig
 from avts.models.pool import SequencePool
-
-VIDEO_ARCHS = ("mc3", "r3d")
 
 
 class BasicBlock3d(nn.Module):

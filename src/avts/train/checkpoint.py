@@ -58,4 +58,4 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def checkpoint_config(state: dict[str, Any]) -> Config:
-    return from_dict(state["config"])
+    return from_dict(state["config"], check_files=False)  # the group CSV may be elsewhere now

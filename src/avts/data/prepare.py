@@ -1,0 +1,135 @@
+"""From a folder of videos to decoded clips, in one place for training and evaluation.
+
+Index (probe) the corpus, split it, check that the split can work, and only then decode: a
+setting or a folder that cannot work fails in seconds, before any file is decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from avts.config import Config
+from avts.data.corpus import (
+    MIN_VIDEOS_PER_SIDE,
+    CorpusIndex,
+    index_corpus,
+    min_videos_for_split,
+    split_by_video,
+)
+from avts.data.groups import group_fn
+from avts.data.pairs import min_duration_for
+from avts.errors import DatasetError
+from avts.types import MediaInfo, SkippedFile
+
+if TYPE_CHECKING:  # the dataset needs torch; it is imported when data is really decoded
+    from avts.data.dataset import ClipStore
+
+Progress = Callable[[int, int], None]  # (done, total)
+StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class PreparedData:
+    train: ClipStore  # training videos, decoded
+    val: ClipStore  # validation videos (other files, other groups than training)
+    skipped: list[SkippedFile]  # files left out, with the reason
+
+
+def _stage(progress: StageProgress | None, name: str) -> Progress | None:
+    return None if progress is None else (lambda done, total: progress(name, done, total))
+
+
+def min_duration_s(cfg: Config) -> float:
+    """Usable span a file needs: ``data.min_duration_s``, or room for a hard negative."""
+    return cfg.data.min_duration_s or min_duration_for(cfg.data.clip.duration_s, cfg.data.pairs)
+
+
+def index_for(root: str | Path, cfg: Config, progress: Progress | None = None) -> CorpusIndex:
+    """Probe the files under ``root`` (cached) and keep the ones ``cfg`` can use."""
+    return index_corpus(root, min_duration_s(cfg), cache_dir=cfg.data.cache_dir, progress=progress)
+
+
+def load_store(videos: Sequence[MediaInfo], cfg: Config, progress: Progress | None = None
+               ) -> ClipStore:
+    """Decode (with ``data.preload``) the videos at the clip size and audio rate of ``cfg``."""
+    from avts.data.dataset import ClipStore
+
+    return ClipStore(videos, cfg.data.clip, cfg.data.mel.sr_hz, preload=cfg.data.preload,
+                     progress=progress)
+
+
+def load_corpus(root: str | Path, cfg: Config, progress: StageProgress | None = None,
+                min_videos: int = 2) -> tuple[ClipStore, list[SkippedFile]]:
+    """Index ``root``, then decode every usable file into one store (evaluation). Fewer than
+    ``min_videos`` usable videos fail before decoding, fewer decoded ones after."""
+    index = index_for(root, cfg, _stage(progress, "probing"))
+    _require(len(index.videos), min_videos, index, cfg)
+    store = load_store(index.videos, cfg, _stage(progress, "loading"))
+    _require(len(store.videos), min_videos, index, cfg, "decodable")
+    return store, list(index.skipped) + store.failed
+
+
+def _require(found: int, needed: int, index: CorpusIndex, cfg: Config, what: str = "usable"
+             ) -> None:
+    if found < needed:
+        raise DatasetError(f"{index.root}: need at least {needed} {what} videos (audio and "
+                           f"video, >= {min_duration_s(cfg):.1f} s), found {found} "
+                           f"({len(index.skipped)} skipped)")
+
+
+def split_for(index: CorpusIndex, cfg: Config) -> tuple[list[MediaInfo], list[MediaInfo]]:
+    """Train and validation videos by ``data.val_fraction`` and ``data.group_by``; raises a
+    DatasetError that says what is missing when a side gets too few videos to draw pairs."""
+    vf, group_by = cfg.data.val_fraction, cfg.data.group_by
+    need = min_videos_for_split(vf)
+    if len(index.videos) < need:
+        raise DatasetError(f"{index.root}: need at least {need} usable videos at "
+                           f"data.val_fraction={vf} (found {len(index.videos)}; usable: audio and "
+                           f"video, >= {min_duration_s(cfg):.1f} s; {len(index.skipped)} skipped)")
+    groups = group_fn(index.videos, group_by, index.root)
+    try:
+        train, val = split_by_video(index.videos, vf, cfg.train.seed, groups)
+    except DatasetError as err:  # all videos in one group
+        raise DatasetError(f"{index.root}: data.group_by={group_by!r}: {err}") from err
+    if min(len(train), len(val)) < MIN_VIDEOS_PER_SIDE:
+        raise DatasetError(f"{index.root}: data.group_by={group_by!r} puts {len(train)} videos "
+                           f"in training and {len(val)} in validation; each side needs at least "
+                           f"{MIN_VIDEOS_PER_SIDE} (smaller groups or another data.val_fraction)")
+    return train, val
+
+
+def prepare_split(root: str | Path, cfg: Config, progress: StageProgress | None = None
+                  ) -> PreparedData:
+    """Index ``root``, split it by video (and group), check the split, then decode both sides.
+    ``progress(stage, done, total)`` reports the stages "probing" and "loading"."""
+    cfg.validate()  # loaded configs are valid; one built in Python may not be (cheap, once)
+    index = index_for(root, cfg, _stage(progress, "probing"))
+    train_infos, val_infos = split_for(index, cfg)
+    n_all = len(train_infos) + len(val_infos)
+    load = _stage(progress, "loading")
+    train = load_store(train_infos, cfg, load and (lambda done, _total: load(done, n_all)))
+    val = load_store(val_infos, cfg,
+                     load and (lambda done, _total: load(len(train_infos) + done, n_all)))
+    skipped = list(index.skipped) + train.failed + val.failed
+    if min(len(train.videos), len(val.videos)) < MIN_VIDEOS_PER_SIDE:
+        raise DatasetError(f"{index.root}: too few videos decode for a train/validation split "
+                           f"({len(train.videos)} train, {len(val.videos)} validation; each side "
+                           f"needs {MIN_VIDEOS_PER_SIDE})")
+    return PreparedData(train, val, skipped)
+
+
+def seen_in_run(paths: Sequence[Path], run_files: Sequence[str]) -> list[Path]:
+    """The ``paths`` that are among a run's files (a checkpoint's ``train_videos`` or
+    ``val_videos``): the same file by resolved path, or, for a run file that does not exist on
+    this machine (data moved or trained elsewhere), the same file name."""
+    resolved, names = set(), set()
+    for f in run_files:
+        p = Path(f)
+        if p.exists():
+            resolved.add(p.resolve())
+        else:
+            names.add(p.name)
+    return [p for p in paths if Path(p).resolve() in resolved or Path(p).name in names]
