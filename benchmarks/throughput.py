@@ -23,8 +23,8 @@ from avts.data.curriculum import NegativeMix
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs, min_duration_for
 from avts.models import count_parameters
+from avts.models.build import build_networks
 from avts.synth import synthesize
-from avts.train.trainer import build_networks
 
 
 def loader_rate(cfg: Config, data_dir: str, n_clips: int, preload: bool) -> dict:
