@@ -1,5 +1,6 @@
-"""Training loop for the two-stream sync model: curriculum pairs, contrastive loss, plateau LR,
-atomic per-epoch checkpoints with exact resume, metrics to TensorBoard and JSONL.
+"""Training loop for the two-stream sync model: curriculum pairs, the configured loss, plateau
+LR, atomic per-epoch checkpoints with exact resume, metrics to TensorBoard and JSONL, and an
+estimate of the epoch's length after its first steps.
 
 Determinism: every epoch re-seeds numpy (pair draws) and torch (init is seeded once, dropout and
 loader workers per epoch) from ``(seed, epoch)``, so an interrupted run resumed from ``last.pt``
