@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # heavy imports stay lazy at run time
     from avts.data.dataset import ClipStore
     from avts.models.build import LoadedModel
     from avts.train.trainer import Callbacks
+    from avts.types import EpochMetrics
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,6 @@ def _resume_state(run_dir: Path, cfg: Config) -> dict:
 def _fit(run_dir: Path, cfg: Config, data: PreparedData, data_dir: str | Path,
          state: dict | None, callbacks: Callbacks) -> TrainResult:
     """Check a resume against the data, then (and only then) write the run files and train."""
-    from avts.report.plots import plot_training
     from avts.train.resume import check_same_files
     from avts.train.trainer import Trainer
 
@@ -194,10 +194,19 @@ def _fit(run_dir: Path, cfg: Config, data: PreparedData, data_dir: str | Path,
     t0 = time.perf_counter()
     history = trainer.fit()
     seconds = time.perf_counter() - t0
-    plot_training(history, run_dir / "curves.png")
+    _plot(history, run_dir / "curves.png")
     return TrainResult(run_dir=run_dir, last_checkpoint=trainer.last_path,
                        best_checkpoint=trainer.best_path, epochs=history, train_seconds=seconds,
                        skipped_files=data.skipped)
+
+
+def _plot(history: Sequence[EpochMetrics], path: Path) -> Path:
+    """Training curves, written atomically (report/ draws; writing is the caller's)."""
+    from avts.report.plots import plot_training
+
+    with atomic_path(path) as tmp:
+        plot_training(history, tmp)
+    return path
 
 
 def load_model(checkpoint: str | Path) -> LoadedModel:
@@ -264,9 +273,7 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
     result = train(train_dir, out / "run", cfg, on_step=on_step, on_epoch=on_epoch, data=data)
     stage("evaluating on unseen videos")
     acc = evaluate_sync(result.best_checkpoint, eval_dir, seed=seed)
-    from avts.report.plots import plot_training
-
-    plot = plot_training(result.epochs, out / "curves.png")
+    plot = _plot(result.epochs, out / "curves.png")
     summary = DemoSummary(
         sync_accuracy=acc, checkpoint=result.best_checkpoint.resolve(),
         train_seconds=result.train_seconds, total_seconds=time.perf_counter() - t_start,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from avts._atomic import atomic_path
 from avts.types import EpochMetrics
 
 
@@ -32,9 +31,6 @@ def plot_training(history: Sequence[EpochMetrics], path: str | Path) -> Path:
         ax.legend()
     fig.tight_layout()
     path = Path(path)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100)
-    finally:
-        plt.close(fig)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path
