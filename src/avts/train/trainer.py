@@ -42,8 +42,9 @@ StepCallback = Callable[[int, int, int, float, float], None]  # epoch, step, n_s
 EpochCallback = Callable[[EpochMetrics], None]
 EstimateCallback = Callable[[EpochEstimate], None]
 
-# Training steps timed (after the first, which pays for warm-up) before estimating an epoch.
-ESTIMATE_STEPS = 3
+# Training steps timed (after the first, which pays for warm-up) before estimating an epoch:
+# the estimate comes after step 3, minutes into a paper-sized epoch on a CPU.
+ESTIMATE_STEPS = 2
 # Validation runs the networks forward only: about a third of a training step's work per clip.
 _FORWARD_SHARE = 1 / 3
 
