@@ -24,8 +24,8 @@ from avts.data.dataset import PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs
 from avts.data.prepare import index_for, load_store
 from avts.models import count_parameters
+from avts.models.build import build_networks
 from avts.synth import synthesize
-from avts.train.trainer import build_networks
 
 
 def loader_rate(cfg: Config, data_dir: str, n_clips: int, preload: bool) -> dict:

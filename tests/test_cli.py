@@ -1,12 +1,13 @@
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import write_bad_files
 
+from avts.checkpoint import load_checkpoint
 from avts.cli import main
-from avts.train.checkpoint import load_checkpoint
 
 
 def _one_line_error(capsys):
@@ -48,6 +49,10 @@ def test_train_on_folder_of_only_bad_files_is_one_line_exit_2(synth_corpus, tmp_
 def test_missing_inputs_are_one_line_exit_2(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]) == 2
     _one_line_error(capsys)
+    assert main(["train", "--out", str(tmp_path / "r")]) == 2
+    assert "--data is required" in _one_line_error(capsys)
+    assert main(["train", "--out", str(tmp_path / "r"), "--resume"]) == 2
+    assert "nothing to resume" in _one_line_error(capsys)
     assert main(["eval-sync", "--checkpoint", str(tmp_path / "x.pt"), "--data", "."]) == 2
     _one_line_error(capsys)
     assert main(["train", "--data", ".", "--out", str(tmp_path / "r"), "train.bogus=1"]) == 2
@@ -86,10 +91,18 @@ def test_synth_train_eval_through_the_cli(tmp_path, capsys):
     sides = [{Path(f).name < "synth_0002" for f in state[k]} for k in ("train_videos",
                                                                          "val_videos")]
     assert sides in ([{True}, {False}], [{False}, {True}])  # each source on one side only
+    # The expected time per epoch, measured over the first steps (no --preset tiny hint: it is).
+    out = capsys.readouterr().out
+    assert re.search(r"about \d+ s per epoch at [\d.]+ clips/s on cpu\n", out), out
+    # A refused resume (a setting that would change the model) leaves the run's files alone.
+    saved = (tmp_path / "run" / "config.yaml").read_bytes()
+    assert main(["train", "--out", str(tmp_path / "run"), "--resume", "model.embed_dim=32"]) == 2
+    assert "model.embed_dim" in _one_line_error(capsys)
+    assert main(["train", "--out", str(tmp_path / "run"), "--resume", "--preset", "tiny"]) == 2
+    assert "own config.yaml" in _one_line_error(capsys)
+    assert (tmp_path / "run" / "config.yaml").read_bytes() == saved
     # Resuming needs only the run folder; an override extends the run by one epoch.
-    resume = ["train", "--data", str(tmp_path / "vids"), "--out", str(tmp_path / "run"),
-              "--resume", "train.epochs=2"]
-    assert main(resume) == 0
+    assert main(["train", "--out", str(tmp_path / "run"), "--resume", "train.epochs=2"]) == 0
     assert len((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) == 2
     assert main(["eval-sync", "--checkpoint", str(tmp_path / "run" / "best.pt"),
                  "--data", str(tmp_path / "vids"), "--pairs-per-kind", "8", "--json"]) == 0
@@ -158,3 +171,17 @@ def test_too_small_folder_says_how_many_videos_it_needs(synth_corpus, tmp_path, 
     argv[-1:] = [*argv[-1:], "data.val_fraction=0.34", "--group-by", "^synth"]
     assert main(argv) == 2
     assert "data.group_by='^synth': need at least 2 videos" in _one_line_error(capsys)
+
+
+def test_a_slow_cpu_epoch_points_to_the_tiny_preset(capsys):
+    from avts.cli import _TrainProgress
+    from avts.types import EpochEstimate
+
+    progress = _TrainProgress()
+    progress.on_estimate(EpochEstimate(epoch=1, steps_timed=3, clips_per_s=0.31,
+                                       seconds_per_epoch=17.2 * 3600, device="cpu"))
+    progress.on_estimate(EpochEstimate(epoch=1, steps_timed=3, clips_per_s=900.0,
+                                       seconds_per_epoch=5400.0, device="cuda"))
+    assert capsys.readouterr().out.splitlines() == [
+        "about 17 h per epoch at 0.31 clips/s on cpu; for a CPU try --preset tiny",
+        "about 1.5 h per epoch at 900 clips/s on cuda"]

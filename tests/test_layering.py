@@ -15,7 +15,8 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "avts"
 
 _EVERY_PACKAGE = ("avts.media", "avts.features", "avts.synth", "avts.data", "avts.models",
                   "avts.losses", "avts.device", "avts.sync", "avts.eval", "avts.train",
-                  "avts.downstream", "avts.engines", "avts.report", "avts.api", "avts.cli")
+                  "avts.downstream", "avts.engines", "avts.report", "avts.api", "avts.cli",
+                  "avts.checkpoint")
 
 # top-level name -> modules it must not import (a package's name covers its submodules)
 FORBIDDEN = {
@@ -25,6 +26,8 @@ FORBIDDEN = {
     "config": ["avts.types", *_EVERY_PACKAGE, "torch"],
     # Device choice (cpu/cuda/mps) is a leaf that models, training and tools share.
     "device": [m for m in _EVERY_PACKAGE if m != "avts.device"],
+    # Checkpoint files (format, safe loading): below everything that builds or runs networks.
+    "checkpoint": [m for m in _EVERY_PACKAGE if m != "avts.checkpoint"],
     # PyAV and numpy only.
     "media": [m for m in _EVERY_PACKAGE if m != "avts.media"] + ["torch"],
     # Pure array functions: they neither decode files nor know about datasets or models.

@@ -141,7 +141,9 @@ def test_tiny_model_overfits_a_batch() -> None:
 
 def test_models_and_losses_import_only_torch_and_config() -> None:
     src = Path(__file__).resolve().parents[1] / "src" / "avts"
-    files = [*sorted((src / "models").glob("*.py")), src / "losses.py"]
+    # models/build.py is where networks meet losses and checkpoint files (tested below).
+    files = [*sorted(p for p in (src / "models").glob("*.py") if p.name != "build.py"),
+             src / "losses.py"]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
@@ -155,3 +157,14 @@ def test_models_and_losses_import_only_torch_and_config() -> None:
                     ("avts.models", "avts.config")
                 )
                 assert ok, f"{path.name} imports {name}"
+
+
+def test_the_builder_imports_networks_losses_and_checkpoint_files_only() -> None:
+    path = Path(__file__).resolve().parents[1] / "src" / "avts" / "models" / "build.py"
+    allowed = ("__future__", "dataclasses", "pathlib", "torch", "avts.models", "avts.config",
+               "avts.losses", "avts.checkpoint", "avts.errors")
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            assert node.module.startswith(allowed), f"build.py imports {node.module}"
+        elif isinstance(node, ast.Import):
+            assert all(a.name.startswith(allowed) for a in node.names)

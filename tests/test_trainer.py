@@ -1,22 +1,32 @@
 import dataclasses
 import json
+import math
+import shutil
 
+import numpy as np
 import pytest
 import torch
 
 from avts import api
-from avts.errors import RunExistsError, TrainingDivergedError
-from avts.train.checkpoint import load_checkpoint
-from avts.train.trainer import Trainer
+from avts.checkpoint import load_checkpoint
+from avts.device import select_device
+from avts.errors import EmptyEpochError, RunExistsError, TrainingDivergedError
+from avts.models.build import build_networks
+
+
+def _with_train(cfg, **changes):
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **changes))
 
 
 def _with_epochs(cfg, epochs):
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=epochs))
+    return _with_train(cfg, epochs=epochs)
 
 
 def test_two_step_run_writes_checkpoints_and_metrics(synth_corpus, quick_cfg, tmp_path):
     cfg = _with_epochs(quick_cfg, 1)  # 32 samples / batch 16 = 2 steps
-    result = api.train(synth_corpus, tmp_path / "run", cfg)
+    steps, estimates = [], []
+    result = api.train(synth_corpus, tmp_path / "run", cfg, on_step=lambda *a: steps.append(a),
+                       on_estimate=estimates.append)
     assert result.last_checkpoint.is_file() and result.best_checkpoint.is_file()
     state = load_checkpoint(result.last_checkpoint)
     assert state["epoch"] == 1 and state["config"]["train"]["epochs"] == 1
@@ -26,8 +36,44 @@ def test_two_step_run_writes_checkpoints_and_metrics(synth_corpus, quick_cfg, tm
     assert len(lines) == 1 and json.loads(lines[0])["epoch"] == 1
     assert (tmp_path / "run" / "curves.png").stat().st_size > 0
     assert list((tmp_path / "run" / "tb").iterdir())
-    model, _, cfg_loaded, _ = api.load_model(result.best_checkpoint)
-    assert cfg_loaded == cfg
+    # The estimate comes once, after the steps of this short epoch, from the real step times.
+    assert [s[1] for s in steps] == [1, 2] and len(estimates) == 1
+    est = estimates[0]
+    assert est.epoch == 1 and est.device == select_device("auto").type and est.clips_per_s > 0
+    # training clips at the measured rate, plus validation (forward only) on top
+    assert est.seconds_per_epoch > 32 / est.clips_per_s
+
+
+def test_loaded_model_is_the_trained_one(synth_corpus, quick_cfg, tmp_path):
+    cfg = _with_epochs(quick_cfg, 1)
+    data = api.prepare_data(synth_corpus, cfg)
+    result = api.train(synth_corpus, tmp_path / "run", cfg, data=data)
+    loaded = api.load_model(result.best_checkpoint)
+    assert loaded.config == cfg and loaded.epoch == 1 and loaded.path == result.best_checkpoint
+    assert not loaded.model.training and not loaded.scorer.training
+    assert all(p.device.type == "cpu" for p in loaded.model.parameters())
+    assert loaded.threshold == result.epochs[0].threshold
+    assert set(loaded.train_videos) == {str(v.path.resolve()) for v in data.train.videos}
+    assert set(loaded.val_videos) == {str(v.path.resolve()) for v in data.val.videos}
+    assert not set(loaded.train_videos) & set(loaded.val_videos)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.threshold = 0.0
+    clip, mel = cfg.data.clip, cfg.data.mel
+    video = torch.zeros(2, 3, clip.n_frames, clip.height, clip.width)
+    audio = torch.zeros(2, 1, mel.n_mels, 101)
+    with torch.no_grad():
+        fv, fa = loaded.model(video, audio)
+        assert loaded.scorer.pair_score(fv, fa).shape == (2,)
+
+
+def test_every_checkpoint_holds_its_own_epochs_threshold(synth_corpus, quick_cfg, tmp_path):
+    result = api.train(synth_corpus, tmp_path / "run", quick_cfg)  # 2 epochs
+    by_epoch = {m.epoch: m.threshold for m in result.epochs}
+    assert by_epoch[1] != by_epoch[2]  # else this test could not tell them apart
+    last, best = load_checkpoint(result.last_checkpoint), load_checkpoint(result.best_checkpoint)
+    assert last["epoch"] == 2 and last["threshold"] == by_epoch[2]
+    assert best["threshold"] == by_epoch[best["epoch"]]
+    assert api.load_model(result.last_checkpoint).threshold == by_epoch[2]
 
 
 def test_a_new_run_never_overwrites_an_earlier_one(synth_corpus, quick_cfg, tmp_path):
@@ -52,15 +98,60 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, qui
     assert [m.train_loss for m in full.epochs] == [m.train_loss for m in resumed.epochs]
 
 
-def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(synth_corpus, quick_cfg, tmp_path,
-                                                              monkeypatch):
+@pytest.mark.parametrize("loss", ["cross_entropy", "infonce"])
+def test_other_losses_train_two_steps(synth_corpus, quick_cfg, tmp_path, loss):
+    cfg = _with_train(quick_cfg, epochs=1, loss=loss)
+    losses = []
+    result = api.train(synth_corpus, tmp_path / "run", cfg,
+                       on_step=lambda _e, _s, _n, value, _r: losses.append(value))
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
+    assert math.isfinite(result.epochs[0].val_loss)
+    loaded = api.load_model(result.last_checkpoint)
+    assert loaded.config.train.loss == loss
+    trained = loaded.model.state_dict()
+    torch.manual_seed(cfg.train.seed)  # the trainer's initial weights, rebuilt
+    fresh = build_networks(cfg)[0].state_dict()
+    assert any(not torch.equal(fresh[k], trained[k]) for k in fresh)
+
+
+def test_a_huge_learning_rate_stops_training_before_any_checkpoint(synth_corpus, quick_cfg,
+                                                                    tmp_path):
+    cfg = _with_train(quick_cfg, epochs=1, lr=1e30, grad_clip_norm=1e30)
+    with pytest.raises(TrainingDivergedError, match="non-finite.*none yet"):
+        api.train(synth_corpus, tmp_path / "run", cfg)
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_non_finite_input_stops_and_keeps_last_good_checkpoint(synth_corpus, quick_cfg,
+                                                               tmp_path):
     data = api.prepare_data(synth_corpus, quick_cfg)
     api.train(synth_corpus, tmp_path / "run", _with_epochs(quick_cfg, 1), data=data)
     before = (tmp_path / "run" / "last.pt").read_bytes()
-    monkeypatch.setattr(Trainer, "_step", lambda self, batch: float("nan"))
-    with pytest.raises(TrainingDivergedError, match="non-finite.*last good checkpoint"):
+    for track in data.train._tracks:  # decoded audio turned infinite: the loss cannot be finite
+        track.audio[:] = np.inf
+    with pytest.raises(TrainingDivergedError, match="non-finite.*last good checkpoint.*last.pt"):
         api.train(synth_corpus, tmp_path / "run", quick_cfg, resume=True, data=data)
     assert (tmp_path / "run" / "last.pt").read_bytes() == before
+
+
+def test_an_epoch_without_a_full_batch_is_an_error(synth_corpus, quick_cfg, tmp_path):
+    cfg = _with_train(quick_cfg, samples_per_epoch=8, batch_size=16)
+    with pytest.raises(EmptyEpochError, match="no training step.*8 samples.*batch of 16"):
+        api.train(synth_corpus, tmp_path / "run", cfg)
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_an_epoch_whose_windows_all_fail_to_decode_is_an_error(synth_corpus, quick_cfg,
+                                                               tmp_path):
+    folder = tmp_path / "videos"
+    shutil.copytree(synth_corpus, folder)
+    cfg = dataclasses.replace(quick_cfg, data=dataclasses.replace(quick_cfg.data, preload=False))
+    data = api.prepare_data(folder, cfg)
+    for info in data.train.videos:  # the files vanish after indexing, before training
+        info.path.unlink()
+    with pytest.raises(EmptyEpochError, match="all 32 training windows failed to decode"):
+        api.train(folder, tmp_path / "run", cfg, data=data)
+    assert not (tmp_path / "run" / "last.pt").exists()
 
 
 def test_training_over_bad_files_trains_on_the_good_ones(corpus_with_bad_files, quick_cfg,

@@ -9,9 +9,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _API = ("probe", "synthesize", "load_config", "prepare_data", "train", "load_model",
-        "evaluate_sync", "demo")
+        "evaluate_sync", "demo", "resume", "resume_config")
 
-__all__ = [*_API, "__version__"]
+__all__ = [*_API, "LoadedModel", "__version__"]
 
 
 def __getattr__(name: str):
@@ -19,4 +19,8 @@ def __getattr__(name: str):
         from avts import api
 
         return getattr(api, name)
+    if name == "LoadedModel":  # the type load_model returns; importing it imports torch
+        from avts.models.build import LoadedModel
+
+        return LoadedModel
     raise AttributeError(f"module 'avts' has no attribute {name!r}")

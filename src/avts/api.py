@@ -9,12 +9,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from avts._atomic import atomic_path, write_text_atomic
 from avts.config import Config, save_yaml, tiny
-from avts.errors import ConfigError, RunExistsError
+from avts.errors import CheckpointError, ConfigError, RunExistsError
 from avts.types import DemoSummary, MediaInfo, SyncEvaluation, TrainResult
 
 if TYPE_CHECKING:  # heavy imports stay lazy at run time
     from avts.data.prepare import PreparedData
+    from avts.models.build import LoadedModel
+    from avts.train.trainer import Callbacks
+    from avts.types import EpochMetrics
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = (),
 def parameter_counts(cfg: Config) -> dict[str, int]:
     """Trainable parameters of the model that ``cfg`` describes (video, audio, heads, total)."""
     from avts.models import count_parameters
-    from avts.train.trainer import build_networks
+    from avts.models.build import build_networks
 
     return count_parameters(build_networks(cfg)[0])
 
@@ -70,44 +74,118 @@ def prepare_data(data_dir: str | Path, cfg: Config, progress: StageProgress | No
 
 
 def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool = False,
-          on_step=None, on_epoch=None, data: PreparedData | None = None) -> TrainResult:
+          on_step=None, on_epoch=None, data: PreparedData | None = None,
+          on_estimate=None) -> TrainResult:
     """Train the two-stream model on a folder of videos; writes ``last.pt``/``best.pt``,
-    ``metrics.jsonl``, TensorBoard logs, ``config.yaml``, ``skipped.json`` and ``curves.png``."""
-    from avts.report.plots import plot_training
-    from avts.train.trainer import Callbacks, Trainer, build_networks
+    ``metrics.jsonl``, TensorBoard logs, ``config.yaml``, ``skipped.json`` and ``curves.png``.
+    ``resume``: continue ``run_dir/last.pt`` with ``cfg`` (see also ``resume()``).
+    ``on_estimate(EpochEstimate)`` is called once, after the first steps have been timed."""
+    from avts.models.build import build_networks
+    from avts.train.trainer import Callbacks
 
     build_networks(cfg)  # fail on a bad model setting before any data is decoded
     run_dir = Path(run_dir)
-    if not resume and (run_dir / "last.pt").exists():
+    if resume:
+        state = _resume_state(run_dir, cfg)
+    elif (run_dir / "last.pt").exists():
         raise RunExistsError(f"{run_dir} already holds a training run; continue it with "
                              "--resume or choose another output folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        state = None
     data = data or prepare_data(data_dir, cfg)
-    (run_dir / "skipped.json").write_text(json.dumps([s.to_dict() for s in data.skipped], indent=1))
-    save_yaml(cfg, run_dir / "config.yaml")
-    trainer = Trainer(cfg, data.train, data.val, run_dir, Callbacks(on_step, on_epoch))
-    if resume:
-        trainer.resume()
+    return _fit(run_dir, cfg, data, data_dir, state, Callbacks(on_step, on_epoch, on_estimate))
+
+
+def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Config:
+    """The config a resumed run uses: its ``config.yaml`` plus ``overrides`` (only
+    ``train.epochs``, ``train.num_workers`` and ``train.device`` may differ from the run's),
+    checked against its ``last.pt`` before any data is decoded."""
+    cfg = _saved_config(Path(run_dir), overrides)
+    _resume_state(Path(run_dir), cfg)
+    return cfg
+
+
+def resume(run_dir: str | Path, overrides: Sequence[str] = (), data_dir: str | Path | None = None,
+           on_step=None, on_epoch=None, on_estimate=None, data: PreparedData | None = None,
+           progress: StageProgress | None = None) -> TrainResult:
+    """Continue the run in ``run_dir`` from its ``last.pt``, with its ``config.yaml`` plus
+    ``overrides`` (e.g. ``train.epochs=40``), on ``data_dir`` (default: the folder it was
+    trained on). Refused, with every run file left as it was, when the config or the training
+    and validation files differ from the run's."""
+    from avts.train.trainer import Callbacks
+
+    run_dir = Path(run_dir)
+    cfg = _saved_config(run_dir, overrides)
+    state = _resume_state(run_dir, cfg)
+    data_dir = data_dir or state.get("data_dir")
+    if data_dir is None:
+        raise ConfigError(f"{run_dir / 'last.pt'} does not say where its data is; pass data_dir")
+    data = data or prepare_data(data_dir, cfg, progress=progress)
+    return _fit(run_dir, cfg, data, data_dir, state, Callbacks(on_step, on_epoch, on_estimate))
+
+
+def _saved_config(run_dir: Path, overrides: Sequence[str]) -> Config:
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        raise CheckpointError(f"nothing to resume in {run_dir}: no config.yaml there")
+    return load_config(saved, overrides)
+
+
+def _resume_state(run_dir: Path, cfg: Config) -> dict:
+    """``last.pt`` of ``run_dir``, once its config is known to match ``cfg``."""
+    from avts.checkpoint import checkpoint_config, load_checkpoint
+    from avts.train.resume import check_resumable
+
+    last = run_dir / "last.pt"
+    if not last.is_file():
+        raise CheckpointError(f"nothing to resume in {run_dir}: no last.pt there")
+    state = load_checkpoint(last)
+    check_resumable(checkpoint_config(state, last), cfg)
+    return state
+
+
+def _fit(run_dir: Path, cfg: Config, data: PreparedData, data_dir: str | Path,
+         state: dict | None, callbacks: Callbacks) -> TrainResult:
+    """Check a resume against the data, then (and only then) write the run files and train."""
+    from avts.train.resume import check_same_files
+    from avts.train.trainer import Trainer
+
+    if state is not None:
+        check_same_files(state, [v.path for v in data.train.videos],
+                         [v.path for v in data.val.videos])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "skipped.json",
+                      json.dumps([s.to_dict() for s in data.skipped], indent=1))
+    with atomic_path(run_dir / "config.yaml") as tmp:
+        save_yaml(cfg, tmp)
+    trainer = Trainer(cfg, data.train, data.val, run_dir, callbacks, data_dir=data_dir)
+    if state is not None:
+        trainer.load_state(state)
     t0 = time.perf_counter()
     history = trainer.fit()
     seconds = time.perf_counter() - t0
-    plot_training(history, run_dir / "curves.png")
+    _plot(history, run_dir / "curves.png")
     return TrainResult(run_dir=run_dir, last_checkpoint=trainer.last_path,
                        best_checkpoint=trainer.best_path, epochs=history, train_seconds=seconds,
                        skipped_files=data.skipped)
 
 
-def load_model(checkpoint: str | Path):
-    """Rebuild ``(model, loss_fn, config, threshold)`` from a checkpoint, on the CPU, eval mode."""
-    from avts.train.checkpoint import checkpoint_config, load_checkpoint
-    from avts.train.trainer import build_networks
+def _plot(history: Sequence[EpochMetrics], path: Path) -> Path:
+    """Training curves, written atomically (report/ draws; writing is the caller's)."""
+    from avts.report.plots import plot_training
 
-    state = load_checkpoint(checkpoint)
-    cfg = checkpoint_config(state)
-    model, loss_fn = build_networks(cfg)
-    model.load_state_dict(state["model"])
-    loss_fn.load_state_dict(state["loss"])
-    return model.eval(), loss_fn.eval(), cfg, float(state["threshold"])
+    with atomic_path(path) as tmp:
+        plot_training(history, tmp)
+    return path
+
+
+def load_model(checkpoint: str | Path) -> LoadedModel:
+    """The trained networks of a checkpoint (on the CPU, eval mode), with the scorer, the config,
+    the decision threshold of that checkpoint's epoch and the files it was trained and
+    validated on. Refuses (``CheckpointError``) missing, corrupt, foreign and unsafe files."""
+    from avts.models.build import load_model as _load_model
+
+    return _load_model(checkpoint)
 
 
 def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int = 256,
@@ -120,34 +198,27 @@ def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int 
 
     from avts.data.pairs import fixed_eval_pairs
     from avts.data.prepare import load_corpus
+    from avts.device import select_device
     from avts.eval.sync import accuracy_by_kind, score_pairs
-    from avts.train.trainer import select_device
 
-    model, loss_fn, cfg, threshold = load_model(checkpoint)
+    loaded = load_model(checkpoint)
+    cfg = loaded.config
     dev = select_device(device)
     store, skipped = load_corpus(data_dir, cfg)
     pairs = fixed_eval_pairs(np.random.default_rng(seed), store.spans, n_per_kind,
                              cfg.data.clip.duration_s, cfg.data.pairs)
-    out = score_pairs(model.to(dev), loss_fn.to(dev), store, pairs, cfg.data.mel, dev)
-    acc = accuracy_by_kind(out["score"], out["kind"], threshold)
-    overlap = _overlap_with_run(checkpoint, [v.path for v in store.videos])
+    out = score_pairs(loaded.model.to(dev), loaded.scorer.to(dev), store, pairs,
+                      cfg.data.mel, dev)
+    acc = accuracy_by_kind(out["score"], out["kind"], loaded.threshold)
+    overlap = _overlap_with_run(loaded, [v.path for v in store.videos])
     return SyncEvaluation(**vars(acc), skipped_files=skipped, **overlap)
 
 
-def _run_files(checkpoint: str | Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The files the checkpoint's run trained and validated on."""
-    # TODO(LoadedModel): becomes (loaded.train_videos, loaded.val_videos), without a 2nd load.
-    from avts.train.checkpoint import load_checkpoint
-
-    state = load_checkpoint(checkpoint)
-    return tuple(state.get("train_videos", ())), tuple(state.get("val_videos", ()))
-
-
-def _overlap_with_run(checkpoint: str | Path, paths: list[Path]) -> dict:
+def _overlap_with_run(loaded: LoadedModel, paths: list[Path]) -> dict:
     """``SyncEvaluation`` fields for evaluation videos that the checkpoint has already seen."""
     from avts.data.prepare import seen_in_run
 
-    train_files, val_files = _run_files(checkpoint)
+    train_files, val_files = loaded.train_videos, loaded.val_videos
     seen_train, seen_val = seen_in_run(paths, train_files), seen_in_run(paths, val_files)
     warning = None
     if seen_train or seen_val:
@@ -185,13 +256,11 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
     result = train(train_dir, out / "run", cfg, on_step=on_step, on_epoch=on_epoch, data=data)
     stage("evaluating on unseen videos")
     acc = evaluate_sync(result.best_checkpoint, eval_dir, seed=seed)
-    from avts.report.plots import plot_training
-
-    plot = plot_training(result.epochs, out / "curves.png")
+    plot = _plot(result.epochs, out / "curves.png")
     summary = DemoSummary(
         sync_accuracy=acc, checkpoint=result.best_checkpoint.resolve(),
         train_seconds=result.train_seconds, total_seconds=time.perf_counter() - t_start,
         plot=plot.resolve(), n_train_videos=n_train_videos,
         n_eval_videos=n_eval_videos)
-    (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
+    write_text_atomic(out / "summary.json", json.dumps(summary.to_dict(), indent=2))
     return summary

@@ -15,6 +15,7 @@ from pathlib import Path
 from avts.api import DEMO_EVAL_VIDEOS, DEMO_TRAIN_VIDEOS
 
 EXIT_USER_ERROR = 2
+CPU_HINT_S = 30 * 60  # an epoch estimated longer than this on a CPU suggests the tiny preset
 
 
 def _add_config_args(p: argparse.ArgumentParser, default_preset: str = "paper") -> None:
@@ -41,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p, default_preset="tiny")
 
     p = sub.add_parser("train", help="train the audio and video networks on a folder of videos")
-    p.add_argument("--data", type=Path, required=True, help="folder of video files (recursive)")
+    p.add_argument("--data", type=Path, help="folder of video files (recursive); with --resume "
+                   "default: the run's own")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/last.pt with OUT/config.yaml (overrides may add epochs)")
@@ -112,10 +114,29 @@ class _TrainProgress:
               f"lr {m.lr:.2g}  {m.clips_per_s:.0f} clips/s"
               + (f"  skipped {m.skipped_samples}" if m.skipped_samples else ""), flush=True)
 
+    def on_estimate(self, est) -> None:
+        line = (f"about {_duration(est.seconds_per_epoch)} per epoch at "
+                f"{est.clips_per_s:.3g} clips/s on {est.device}")
+        if est.device == "cpu" and est.seconds_per_epoch > CPU_HINT_S:
+            line += "; for a CPU try --preset tiny"
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            print(line, flush=True)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    hours = seconds / 3600
+    return f"{hours:.1f} h" if hours < 10 else f"{hours:.0f} h"
 
 
 def _print_accuracy(acc, as_json: bool) -> None:
@@ -146,27 +167,38 @@ def _cmd_demo(args) -> None:
 
 def _cmd_train(args) -> None:
     from avts import api
+    from avts.errors import ConfigError
 
-    saved = args.out / "config.yaml"
     overrides = list(args.overrides)
     if args.group_by is not None:  # JSON quoting keeps a regex a YAML string
         overrides.append(f"data.group_by={json.dumps(args.group_by)}")
-    if args.resume and saved.is_file() and not (args.config or args.preset):
-        # Resuming continues the saved run: its config, plus any overrides (e.g. more epochs).
-        cfg = api.load_config(saved, overrides)
+    if args.resume and (args.config or args.preset):
+        raise ConfigError("--resume continues with the run's own config.yaml; give only "
+                          "overrides (e.g. train.epochs=40), not --config or --preset")
+    if args.resume:
+        cfg = api.resume_config(args.out, overrides)  # refused before any decoding
+    elif args.data is None:
+        raise ConfigError("--data is required to start a run (only --resume may leave it out)")
     else:
         cfg = api.load_config(args.config, overrides, args.preset)
     counts = api.parameter_counts(cfg)
     print(f"model: {cfg.model.video_arch} video net + VGG audio net, parameters: "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     progress = _TrainProgress()
-    data = api.prepare_data(args.data, cfg, progress=_StageBars())
-    for s in data.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    print(f"{len(data.train.videos)} training and {len(data.val.videos)} validation videos, "
-          f"{len(data.skipped)} skipped", flush=True)
-    result = api.train(args.data, args.out, cfg, resume=args.resume, on_step=progress.on_step,
-                       on_epoch=progress.on_epoch, data=data)
+    callbacks = {"on_step": progress.on_step, "on_epoch": progress.on_epoch,
+                 "on_estimate": progress.on_estimate}
+    if args.resume:
+        result = api.resume(args.out, args.overrides, data_dir=args.data,
+                            progress=_StageBars(), **callbacks)
+        for s in result.skipped_files:
+            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    else:
+        data = api.prepare_data(args.data, cfg, progress=_StageBars())
+        for s in data.skipped:
+            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        print(f"{len(data.train.videos)} training and {len(data.val.videos)} validation videos, "
+              f"{len(data.skipped)} skipped", flush=True)
+        result = api.train(args.data, args.out, cfg, data=data, **callbacks)
     print(f"trained {len(result.epochs)} epochs in {result.train_seconds:.0f} s; "
           f"best: {result.best_checkpoint}, last: {result.last_checkpoint}")
 

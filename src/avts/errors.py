@@ -45,3 +45,7 @@ class RunExistsError(AvtsError):
 
 class TrainingDivergedError(AvtsError):
     """The loss became non-finite; the last good checkpoint is kept."""
+
+
+class EmptyEpochError(AvtsError):
+    """An epoch would train on nothing (no full batch, or no window decoded)."""

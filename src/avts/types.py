@@ -89,6 +89,17 @@ class EpochMetrics(_ToDict):
 
 
 @dataclass(frozen=True)
+class EpochEstimate(_ToDict):
+    """Expected length of one epoch, measured over the first training steps of a run."""
+
+    epoch: int  # the epoch whose first steps were timed
+    steps_timed: int
+    clips_per_s: float  # training clips per second over the timed steps
+    seconds_per_epoch: float  # training steps plus validation, at that rate
+    device: str  # "cpu", "cuda" or "mps"
+
+
+@dataclass(frozen=True)
 class TrainResult(_ToDict):
     run_dir: Path
     last_checkpoint: Path
@@ -96,7 +107,6 @@ class TrainResult(_ToDict):
     epochs: list[EpochMetrics]
     train_seconds: float
     skipped_files: list[SkippedFile]
-    stopped_early: str | None = None  # reason, when training ended before the last epoch
 
 
 @dataclass(frozen=True)

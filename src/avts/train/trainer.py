@@ -1,5 +1,6 @@
-"""Training loop for the two-stream sync model: curriculum pairs, contrastive loss, plateau LR,
-atomic per-epoch checkpoints with exact resume, metrics to TensorBoard and JSONL.
+"""Training loop for the two-stream sync model: curriculum pairs, the configured loss, plateau
+LR, atomic per-epoch checkpoints with exact resume, metrics to TensorBoard and JSONL, and an
+estimate of the epoch's length after its first steps.
 
 Determinism: every epoch re-seeds numpy (pair draws) and torch (init is seeded once, dropout and
 loader workers per epoch) from ``(seed, epoch)``, so an interrupted run resumed from ``last.pt``
@@ -14,7 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,66 +23,48 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from avts.checkpoint import save_checkpoint
 from avts.config import Config
 from avts.data.curriculum import NegativeMix, negative_mix
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs, fixed_eval_pairs
-from avts.errors import ConfigError, TrainingDivergedError
+from avts.device import select_device
+from avts.errors import ConfigError, EmptyEpochError, TrainingDivergedError
 from avts.eval.sync import accuracy_by_kind, choose_threshold, score_pairs
-from avts.losses import build_loss
-from avts.models import build_model
-from avts.train.checkpoint import (
-    checkpoint_config,
-    load_checkpoint,
-    random_states,
-    restore_random_states,
-    save_checkpoint,
-)
-from avts.types import EpochMetrics
+from avts.models.build import build_networks
+from avts.train.checkpoint import random_states, restore_random_states
+from avts.train.resume import video_names
+from avts.types import EpochEstimate, EpochMetrics
 
 log = logging.getLogger(__name__)
 
 StepCallback = Callable[[int, int, int, float, float], None]  # epoch, step, n_steps, loss, clips/s
 EpochCallback = Callable[[EpochMetrics], None]
+EstimateCallback = Callable[[EpochEstimate], None]
 
-# Settings that may change between a run and its resumption without changing the result.
-_RESUMABLE_FIELDS = ("epochs", "num_workers", "device")
-
-
-def select_device(name: str) -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def build_networks(cfg: Config) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """The two-stream model and the loss that ``cfg`` describes; a bad setting is a ConfigError."""
-    try:
-        model = build_model(cfg.model)
-        loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim,
-                             in_batch_negatives=cfg.train.in_batch_negatives)
-    except ValueError as err:  # models/ and losses.py know nothing of avts errors
-        raise ConfigError(f"invalid model or loss setting: {err}") from err
-    return model, loss_fn
+# Training steps timed (after the first, which pays for warm-up) before estimating an epoch:
+# the estimate comes after step 3, minutes into a paper-sized epoch on a CPU.
+ESTIMATE_STEPS = 2
+# Validation runs the networks forward only: about a third of a training step's work per clip.
+_FORWARD_SHARE = 1 / 3
 
 
 @dataclass
 class Callbacks:
     on_step: StepCallback | None = None
     on_epoch: EpochCallback | None = None
+    on_estimate: EstimateCallback | None = None  # once per fit(), after the first steps
 
 
 class Trainer:
     def __init__(self, cfg: Config, train_store: ClipStore, val_store: ClipStore,
-                 run_dir: str | Path, callbacks: Callbacks | None = None) -> None:
+                 run_dir: str | Path, callbacks: Callbacks | None = None,
+                 data_dir: str | Path | None = None) -> None:
         self.cfg = cfg
         self.train_store = train_store
         self.val_store = val_store
         self.run_dir = Path(run_dir)
+        self.data_dir = data_dir  # recorded in checkpoints, so that a resume can find the data
         self.callbacks = callbacks or Callbacks()
         self.device = select_device(cfg.train.device)
         torch.manual_seed(cfg.train.seed)
@@ -95,11 +78,11 @@ class Trainer:
             patience=cfg.train.plateau_patience)
         self.epoch = 0  # last finished epoch
         self.best_metric = -math.inf
-        self.threshold = 0.0
         self.history: list[EpochMetrics] = []
         self._val_pairs = fixed_eval_pairs(
             np.random.default_rng([cfg.train.seed, 1_000_003]), val_store.spans,
             max(cfg.train.val_samples // 4, 1), cfg.data.clip.duration_s, cfg.data.pairs)
+        self._estimated = False
 
     # --- checkpoints -------------------------------------------------------------------
 
@@ -112,6 +95,7 @@ class Trainer:
         return self.run_dir / "best.pt"
 
     def state_dict(self) -> dict[str, Any]:
+        """Plain data and tensors only, so that the file loads with ``weights_only``."""
         return {
             "config": self.cfg.to_dict(),
             "model": self.model.state_dict(),
@@ -119,24 +103,24 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "epoch": self.epoch,
+            # The threshold chosen at this checkpoint's own epoch: what its weights were scored at.
+            "threshold": self.history[-1].threshold if self.history else 0.0,
             "best_metric": self.best_metric,
-            "threshold": self.threshold,
             "history": [m.to_dict() for m in self.history],
             "random_states": random_states(),
-            "train_videos": [str(v.path) for v in self.train_store.videos],
-            "val_videos": [str(v.path) for v in self.val_store.videos],
+            "train_videos": video_names(v.path for v in self.train_store.videos),
+            "val_videos": video_names(v.path for v in self.val_store.videos),
+            "data_dir": str(Path(self.data_dir).resolve()) if self.data_dir else None,
         }
 
-    def resume(self, path: str | Path | None = None) -> None:
-        state = load_checkpoint(path or self.last_path)
-        _check_resumable(checkpoint_config(state), self.cfg)
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's state (checked by ``avts.train.resume`` beforehand)."""
         self.model.load_state_dict(state["model"])
         self.loss_fn.load_state_dict(state["loss"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = state["epoch"]
         self.best_metric = state["best_metric"]
-        self.threshold = state["threshold"]
         self.history = [EpochMetrics(**m) for m in state["history"]]
         restore_random_states(state["random_states"])
 
@@ -182,14 +166,13 @@ class Trainer:
         is_best = metrics.val_accuracy > self.best_metric
         if is_best:
             self.best_metric = metrics.val_accuracy
-            self.threshold = threshold
         state = self.state_dict()
         save_checkpoint(self.last_path, state)
         if is_best:
             save_checkpoint(self.best_path, state)
         return metrics
 
-    def _train_epoch(self, epoch: int, mix: NegativeMix) -> tuple[float, float, int]:
+    def _loader(self, epoch: int, mix: NegativeMix) -> DataLoader:
         cfg = self.cfg
         rng = np.random.default_rng([cfg.train.seed, epoch])
         pairs = draw_pairs(rng, self.train_store.spans, cfg.train.samples_per_epoch, mix,
@@ -200,10 +183,19 @@ class Trainer:
                             batch_size=cfg.train.batch_size, num_workers=cfg.train.num_workers,
                             collate_fn=collate_pairs, drop_last=True,
                             pin_memory=self.device.type == "cuda")
+        if len(loader) == 0:
+            raise EmptyEpochError(
+                f"epoch {epoch} has no training step: {len(pairs)} samples per epoch make no "
+                f"full batch of {cfg.train.batch_size}; raise train.samples_per_epoch or lower "
+                "train.batch_size")
+        return loader
+
+    def _train_epoch(self, epoch: int, mix: NegativeMix) -> tuple[float, float, int]:
+        loader = self._loader(epoch, mix)
         self.model.train()
         self.loss_fn.train()
         total, n_clips, skipped = 0.0, 0, 0
-        t0 = time.perf_counter()
+        timer = _StepTimer(len(loader))
         for step, batch in enumerate(loader, start=1):
             skipped += int(batch["skipped"])
             if "video" not in batch:
@@ -216,11 +208,28 @@ class Trainer:
             n = len(batch["label"])
             total += loss * n
             n_clips += n
-            if self.callbacks.on_step:
-                rate = n_clips / max(time.perf_counter() - t0, 1e-9)
-                self.callbacks.on_step(epoch, step, len(loader), loss, rate)
-        seconds = time.perf_counter() - t0
-        return total / max(n_clips, 1), n_clips / max(seconds, 1e-9), skipped
+            timer.step(n)
+            self._report_step(epoch, step, len(loader), loss, timer)
+        if n_clips == 0:
+            raise EmptyEpochError(
+                f"epoch {epoch} trained on nothing: all {skipped} training windows failed to "
+                "decode (were the video files moved or changed during training?)")
+        return total / n_clips, timer.clips_per_s, skipped
+
+    def _report_step(self, epoch: int, step: int, n_steps: int, loss: float,
+                     timer: _StepTimer) -> None:
+        if self.callbacks.on_step:
+            self.callbacks.on_step(epoch, step, n_steps, loss, timer.clips_per_s)
+        if self._estimated or not timer.ready:
+            return
+        self._estimated = True
+        rate = timer.steady_clips_per_s
+        train_clips = n_steps * self.cfg.train.batch_size
+        val_clips = len(self._val_pairs) * _FORWARD_SHARE
+        if self.callbacks.on_estimate:
+            self.callbacks.on_estimate(EpochEstimate(
+                epoch=epoch, steps_timed=timer.steady_steps, clips_per_s=rate,
+                seconds_per_epoch=(train_clips + val_clips) / rate, device=self.device.type))
 
     def _step(self, batch: dict[str, torch.Tensor]) -> float:
         video = batch["video"].to(self.device, non_blocking=True)
@@ -251,6 +260,44 @@ class Trainer:
             writer.flush()
 
 
+class _StepTimer:
+    """Clips per second over an epoch, and over the steps after the first (which pays for
+    warm-up: loader workers starting, first allocations), for the per-epoch estimate."""
+
+    def __init__(self, n_steps: int) -> None:
+        self.t0 = time.perf_counter()
+        self.n_steps = n_steps
+        self.steps = 0
+        self.clips = 0
+        self.t_first = self.t0
+        self.clips_first = 0
+
+    def step(self, n_clips: int) -> None:
+        self.steps += 1
+        self.clips += n_clips
+        if self.steps == 1:
+            self.t_first, self.clips_first = time.perf_counter(), self.clips
+
+    @property
+    def clips_per_s(self) -> float:
+        return self.clips / max(time.perf_counter() - self.t0, 1e-9)
+
+    @property
+    def ready(self) -> bool:
+        """Enough steps timed: ESTIMATE_STEPS after the first, or the whole (short) epoch."""
+        return self.steps >= min(1 + ESTIMATE_STEPS, self.n_steps)
+
+    @property
+    def steady_steps(self) -> int:
+        return self.steps - 1 if self.steps > 1 else 1
+
+    @property
+    def steady_clips_per_s(self) -> float:
+        if self.steps == 1:
+            return self.clips_per_s
+        return (self.clips - self.clips_first) / max(time.perf_counter() - self.t_first, 1e-9)
+
+
 def _build_optimizer(cfg: Config, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
     t = cfg.train
     if t.optimizer == "sgd":
@@ -258,14 +305,6 @@ def _build_optimizer(cfg: Config, params: list[torch.nn.Parameter]) -> torch.opt
     if t.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     raise ConfigError(f"train.optimizer must be 'sgd' or 'adamw', got {t.optimizer!r}")
-
-
-def _check_resumable(saved: Config, given: Config) -> None:
-    """Resuming with a different model or data setting would silently train something else."""
-    strip = {f: getattr(saved.train, f) for f in _RESUMABLE_FIELDS}
-    if replace(given, train=replace(given.train, **strip)) != saved:
-        raise ConfigError("--resume: the config differs from the checkpoint's in more than "
-                          f"{', '.join('train.' + f for f in _RESUMABLE_FIELDS)}")
 
 
 def _tensorboard(run_dir: Path) -> Any:

@@ -1,0 +1,60 @@
+"""Networks from a config or from a checkpoint: the one place that turns settings into modules,
+used by the trainer, by evaluation and by every tool that loads a trained model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from avts.checkpoint import checkpoint_config, load_checkpoint
+from avts.config import Config
+from avts.errors import CheckpointError, ConfigError
+from avts.losses import build_loss
+from avts.models.twostream import TwoStream, build_model
+
+
+def build_networks(cfg: Config) -> tuple[TwoStream, nn.Module]:
+    """The two-stream model and the loss that ``cfg`` describes; a bad setting is a ConfigError."""
+    try:
+        model = build_model(cfg.model)
+        loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim,
+                             in_batch_negatives=cfg.train.in_batch_negatives)
+    except ValueError as err:  # twostream.py and losses.py know nothing of avts errors
+        raise ConfigError(f"invalid model or loss setting: {err}") from err
+    return model, loss_fn
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained model as a checkpoint describes it, ready for inference on the CPU."""
+
+    model: TwoStream  # both networks, eval mode, on the CPU
+    scorer: nn.Module  # the training loss; scorer.pair_score(fv, fa) -> (B,), higher = in sync
+    config: Config  # the full config the model was trained with
+    threshold: float  # pair-score decision threshold chosen on validation at this epoch
+    train_videos: tuple[str, ...]  # files the model was trained on (absolute paths)
+    val_videos: tuple[str, ...]  # files its threshold was chosen on (absolute paths)
+    epoch: int  # the epoch this checkpoint was written after (1-based)
+    path: Path  # the checkpoint file
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    """Rebuild the networks of a checkpoint (``best.pt``, ``last.pt``) without any training code."""
+    path = Path(path)
+    state = load_checkpoint(path)
+    cfg = checkpoint_config(state, path)
+    model, scorer = build_networks(cfg)
+    try:
+        model.load_state_dict(state["model"])
+        scorer.load_state_dict(state["loss"])
+    except (RuntimeError, TypeError) as err:  # shapes or names that do not match the config
+        first = str(err).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: weights do not fit its config: {first}") from err
+    return LoadedModel(
+        model=model.eval(), scorer=scorer.eval(), config=cfg,
+        threshold=float(state["threshold"]),
+        train_videos=tuple(str(p) for p in state["train_videos"]),
+        val_videos=tuple(str(p) for p in state["val_videos"]),
+        epoch=int(state["epoch"]), path=path)
