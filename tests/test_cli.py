@@ -185,3 +185,16 @@ def test_a_slow_cpu_epoch_points_to_the_tiny_preset(capsys):
     assert capsys.readouterr().out.splitlines() == [
         "about 17 h per epoch at 0.31 clips/s on cpu; for a CPU try --preset tiny",
         "about 1.5 h per epoch at 900 clips/s on cuda"]
+
+
+def test_a_device_this_machine_lacks_fails_before_any_decoding(synth_corpus, tmp_path, capsys,
+                                                               no_decode):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    argv = ["train", "--data", str(synth_corpus), "--out", str(tmp_path / "run"), "--preset",
+            "tiny", f"data.cache_dir={tmp_path / 'cache'}", "train.device=cuda"]
+    assert main(argv) == 2
+    assert "CUDA is not available on this machine" in _one_line_error(capsys)
+    assert not (tmp_path / "run" / "last.pt").exists()

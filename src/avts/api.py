@@ -80,20 +80,27 @@ def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool =
     ``metrics.jsonl``, TensorBoard logs, ``config.yaml``, ``skipped.json`` and ``curves.png``.
     ``resume``: continue ``run_dir/last.pt`` with ``cfg`` (see also ``resume()``).
     ``on_estimate(EpochEstimate)`` is called once, after the first steps have been timed."""
-    from avts.models.build import build_networks
     from avts.train.trainer import Callbacks
 
-    build_networks(cfg)  # fail on a bad model setting before any data is decoded
     run_dir = Path(run_dir)
     if resume:
         state = _resume_state(run_dir, cfg)
-    elif (run_dir / "last.pt").exists():
-        raise RunExistsError(f"{run_dir} already holds a training run; continue it with "
-                             "--resume or choose another output folder")
     else:
+        check_new_run(run_dir, cfg)
         state = None
     data = data or prepare_data(data_dir, cfg)
     return _fit(run_dir, cfg, data, data_dir, state, Callbacks(on_step, on_epoch, on_estimate))
+
+
+def check_new_run(run_dir: str | Path, cfg: Config) -> None:
+    """Refuse, before any data is decoded, a run that would overwrite an earlier one or that
+    names a device this machine does not have."""
+    from avts.device import select_device
+
+    select_device(cfg.train.device)
+    if (Path(run_dir) / "last.pt").exists():
+        raise RunExistsError(f"{run_dir} already holds a training run; continue it with "
+                             "--resume or choose another output folder")
 
 
 def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Config:

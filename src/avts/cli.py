@@ -193,6 +193,7 @@ def _cmd_train(args) -> None:
         for s in result.skipped_files:
             print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
     else:
+        api.check_new_run(args.out, cfg)
         data = api.prepare_data(args.data, cfg, progress=_StageBars())
         for s in data.skipped:
             print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
