@@ -204,3 +204,102 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
         n_eval_videos=n_eval_videos)
     (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+# --- downstream: embeddings, audio probe, video fine-tuning -------------------------------
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "default.pt"
+CHECKPOINT_ENV = "AVTS_CHECKPOINT"
+RANDOM_INIT = ("random", "scratch")  # checkpoint names that mean "untrained network"
+EMBED_HOP_S = 0.5
+
+if TYPE_CHECKING:
+    from avts.types import Embeddings, EmbedReport
+
+
+def _model_and_config(loaded):
+    """The one place that knows the shape of ``load_model``'s result (a tuple, or LoadedModel)."""
+    return (loaded.model, loaded.config) if hasattr(loaded, "config") else (loaded[0], loaded[2])
+
+
+def resolve_checkpoint(checkpoint: str | Path | None) -> Path | None:
+    """The checkpoint to use: the given one, else ``$AVTS_CHECKPOINT``, else the packaged
+    default; ``None`` for a randomly initialised network ("random" or "scratch")."""
+    import os
+
+    from avts.errors import CheckpointError
+
+    if checkpoint is None:
+        checkpoint = os.environ.get(CHECKPOINT_ENV) or None
+    if checkpoint is None:
+        if not DEFAULT_CHECKPOINT.is_file():
+            raise CheckpointError(
+                f"no checkpoint given: pass --checkpoint RUN/best.pt, set {CHECKPOINT_ENV}, or "
+                "train one with `avts demo --out DIR` (DIR/run/best.pt)")
+        return DEFAULT_CHECKPOINT
+    if str(checkpoint) in RANDOM_INIT:
+        return None
+    return Path(checkpoint)
+
+
+def load_backbone(checkpoint: str | Path | None, preset: str = "tiny", seed: int = 0):
+    """``(model, config)``: the checkpoint's two-stream model in eval mode on the CPU, or a
+    randomly initialised one of ``preset``'s shape (seeded) for "random"/"scratch"."""
+    import torch
+
+    from avts.train.trainer import build_networks
+
+    path = resolve_checkpoint(checkpoint)
+    if path is not None:
+        return _model_and_config(load_model(path))
+    cfg = load_config(preset=preset)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = build_networks(cfg)[0]
+    return model.eval(), cfg
+
+
+def embed_file(path: str | Path, checkpoint: str | Path | None = None,
+               hop_s: float = EMBED_HOP_S, layer: str = "embedding") -> Embeddings:
+    """Per-window embeddings of a media file's audio and video (see ``avts.types.Embeddings``)."""
+    from avts.downstream.embed import embed_media
+
+    model, cfg = load_backbone(checkpoint)
+    return embed_media(model, cfg, path, layer, hop_s)
+
+
+def embed_audio(samples, sample_rate: int, checkpoint: str | Path | None = None,
+                hop_s: float = EMBED_HOP_S, layer: str = "embedding") -> Embeddings:
+    """Per-window embeddings of a waveform in memory ((n,) or (n, channels), any rate)."""
+    from avts.downstream.embed import embed_arrays
+
+    model, cfg = load_backbone(checkpoint)
+    return embed_arrays(model, cfg, layer, hop_s, audio=samples, sr_hz=sample_rate)
+
+
+def embed_video(frames, fps: float, checkpoint: str | Path | None = None,
+                hop_s: float = EMBED_HOP_S, layer: str = "embedding") -> Embeddings:
+    """Per-window embeddings of uint8 frames (T, H, W, 3) in memory, at any fps and size."""
+    from avts.downstream.embed import embed_arrays
+
+    model, cfg = load_backbone(checkpoint)
+    return embed_arrays(model, cfg, layer, hop_s, frames=frames, fps=fps)
+
+
+def embed_files(inputs: Sequence[str | Path], out_dir: str | Path,
+                checkpoint: str | Path | None = None, hop_s: float = EMBED_HOP_S,
+                layer: str = "embedding", jobs: int = 1,
+                progress: Progress | None = None) -> EmbedReport:
+    """One ``.npz`` (``audio``, ``video``, ``audio_ts``, ``video_ts``) per media file under
+    ``out_dir``; existing outputs are kept (a rerun resumes), failures are collected."""
+    from avts.downstream.batch import embed_many, plan_outputs
+    from avts.downstream.layers import parse_layer
+
+    if hop_s <= 0:
+        raise ConfigError(f"--hop-s must be positive, got {hop_s}")
+    model, cfg = load_backbone(checkpoint)
+    parse_layer(layer, model)  # a bad layer name fails before any file is read
+    pairs = plan_outputs(inputs, Path(out_dir))
+    if not pairs:
+        raise DatasetError(f"no media files found in {', '.join(map(str, inputs))}")
+    return embed_many(pairs, model, cfg, layer, hop_s, jobs=max(1, jobs), progress=progress)

@@ -62,7 +62,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probe", help="show streams, measured fps and start times of media files")
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--json", action="store_true")
+    _add_downstream_parsers(sub)
     return parser
+
+
+def _add_downstream_parsers(sub) -> None:
+    checkpoint_help = ("RUN/best.pt, or 'random' for an untrained network (default: "
+                       "$AVTS_CHECKPOINT, else the packaged model)")
+    p = sub.add_parser("embed", help="write per-window audio and video embeddings, one .npz "
+                       "per file (resumable)")
+    p.add_argument("inputs", type=Path, nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--checkpoint", help=checkpoint_help)
+    p.add_argument("--hop-s", type=float, default=0.5, help="seconds between window starts")
+    p.add_argument("--layer", default="embedding",
+                   help="embedding, backbone, stageK, audio.conv5, video.stageK, ...")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
 
 
 def _bar(desc: str, unit: str = "step", total: int | None = None):
@@ -196,8 +211,31 @@ def _cmd_probe(args) -> None:
               f"x{i.audio_channels} (starts {i.audio_start_s or 0:.3f} s)")
 
 
+def _cmd_embed(args) -> int:
+    from avts import api
+
+    bars = _StageBars()
+    report = api.embed_files(args.inputs, args.out, checkpoint=args.checkpoint,
+                             hop_s=args.hop_s, layer=args.layer, jobs=args.jobs,
+                             progress=lambda done, total: bars("embedding", done, total))
+    nothing_done = report.failed and not (report.written or report.existing)
+    if nothing_done and len(report.failed) == 1:
+        print(f"avts: error: {report.failed[0].reason}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    for f in report.failed:
+        print(f"avts: skipped {f.path}: {f.reason}", file=sys.stderr)
+    if nothing_done:
+        print(f"avts: error: none of the {len(report.failed)} files could be embedded",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    print(f"wrote {len(report.written)} files to {args.out}"
+          + (f", {len(report.existing)} already there" if report.existing else "")
+          + (f", {len(report.failed)} failed" if report.failed else ""))
+    return 0
+
+
 COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
-            "synth": _cmd_synth, "probe": _cmd_probe}
+            "synth": _cmd_synth, "probe": _cmd_probe, "embed": _cmd_embed}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from avts.errors import AvtsError
 
     try:
-        COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
     except AvtsError as err:
         print(f"avts: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -218,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("avts: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

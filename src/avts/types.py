@@ -109,3 +109,36 @@ class DemoSummary(_ToDict):
     plot: Path
     n_train_videos: int
     n_eval_videos: int
+
+
+@dataclass(frozen=True, eq=False)
+class Embeddings(_ToDict):
+    """Per-window features of one file or array pair (``avts.embed_file`` and friends).
+
+    Window ``i`` of a stream covers ``[ts[i], ts[i] + window_s)`` seconds on the file's
+    timeline. A stream the layer does not cover, or the input lacks, is an empty ``(0, 0)``
+    array. ``to_dict()`` summarises shapes instead of listing numbers.
+    """
+
+    audio: Any  # np.ndarray (n_audio_windows, D) float32
+    video: Any  # np.ndarray (n_video_windows, D) float32
+    audio_ts: Any  # np.ndarray (n_audio_windows,) float64, window starts in seconds
+    video_ts: Any  # np.ndarray (n_video_windows,) float64, window starts in seconds
+    layer: str  # "embedding", "backbone", "stageK", "audio.conv5", ...
+    window_s: float  # window length (the model's clip duration)
+    hop_s: float  # distance between window starts
+    path: Path | None = None  # the file, when embedded from one
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": _jsonable(self.path), "layer": self.layer, "window_s": self.window_s,
+                "hop_s": self.hop_s, "audio_shape": list(self.audio.shape),
+                "video_shape": list(self.video.shape)}
+
+
+@dataclass(frozen=True)
+class EmbedReport(_ToDict):
+    """What ``avts.embed_files`` did: one ``.npz`` per input written, found, or failed."""
+
+    written: list[Path]  # outputs written by this run
+    existing: list[Path]  # outputs already there (resumed runs skip their inputs)
+    failed: list[SkippedFile]  # inputs that wrote nothing, with the reason
