@@ -3,52 +3,15 @@ seeded checkpoint, and ``avts embed`` (parallel, resumable, bad files)."""
 
 from __future__ import annotations
 
-import wave
-
 import numpy as np
 import pytest
-import torch
+from downstream_media import clip_arrays, make_checkpoint, write_wav
 
 import avts
 from avts.cli import main
-from avts.config import tiny
 from avts.downstream.windows import conform_frames, window_starts_s
 from avts.errors import ConfigError, NoVideoStreamError
 from avts.media.write import write_av
-from avts.train.checkpoint import save_checkpoint
-from avts.train.trainer import build_networks
-
-
-def make_checkpoint(path, seed: int = 0):
-    """A tiny two-stream model with seeded random weights, saved as a training run would."""
-    cfg = tiny()
-    torch.manual_seed(seed)
-    model, loss_fn = build_networks(cfg)
-    save_checkpoint(path, {"config": cfg.to_dict(), "model": model.state_dict(),
-                           "loss": loss_fn.state_dict(), "threshold": 0.0, "epoch": 0,
-                           "train_videos": [], "val_videos": []})
-    return path
-
-
-def clip_arrays(duration_s: float = 2.0, fps: float = 25.0, sr_hz: int = 16000):
-    """A moving bright square with a tone that rises over time: deterministic, not trivial."""
-    n = round(duration_s * fps)
-    frames = np.full((n, 64, 64, 3), 30, np.uint8)
-    for i in range(n):
-        x = 4 + (i * 2) % 48
-        frames[i, 20:32, x: x + 12] = (220, 120, 40)
-    t = np.arange(round(duration_s * sr_hz)) / sr_hz
-    audio = (0.4 * np.sin(2 * np.pi * (300 + 200 * t) * t)).astype(np.float32)
-    return frames, fps, audio, sr_hz
-
-
-def write_wav(path, samples: np.ndarray, sr_hz: int):
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sr_hz)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 @pytest.fixture(scope="module")

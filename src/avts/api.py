@@ -214,7 +214,7 @@ RANDOM_INIT = ("random", "scratch")  # checkpoint names that mean "untrained net
 EMBED_HOP_S = 0.5
 
 if TYPE_CHECKING:
-    from avts.types import Embeddings, EmbedReport
+    from avts.types import AudioProbeResult, Embeddings, EmbedReport
 
 
 def _model_and_config(loaded):
@@ -303,3 +303,61 @@ def embed_files(inputs: Sequence[str | Path], out_dir: str | Path,
     if not pairs:
         raise DatasetError(f"no media files found in {', '.join(map(str, inputs))}")
     return embed_many(pairs, model, cfg, layer, hop_s, jobs=max(1, jobs), progress=progress)
+
+
+def _random_like(cfg: Config, seed: int):
+    """An untrained network of ``cfg``'s shape (the "random init" baseline), seeded."""
+    import torch
+
+    from avts.train.trainer import build_networks
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build_networks(cfg)[0].eval()
+
+
+def probe_audio(data_dir: str | Path, meta: str | Path | None = None,
+                checkpoint: str | Path | None = None, layer: str = "audio.conv5",
+                classes: Sequence[str] = (), n_folds: int = 5, hop_s: float = EMBED_HOP_S,
+                seed: int = 0, progress: StageProgress | None = None) -> AudioProbeResult:
+    """The paper's linear-SVM audio probe on a labelled sound set, with a randomly initialised
+    network of the same shape and log-mel statistics as baselines on the same folds."""
+    import numpy as np
+
+    from avts.downstream import probe as P
+    from avts.downstream.labelled import load_labelled_set
+    from avts.downstream.layers import parse_layer
+    from avts.types import AudioProbeResult
+
+    model, cfg = load_backbone(checkpoint, seed=seed)
+    spec = parse_layer(layer if "." in layer or layer == "conv5" else f"audio.{layer}", model)
+    if spec.streams != ("audio",):
+        raise ConfigError(f"the audio probe needs an audio layer, not {layer!r}")
+    data = load_labelled_set(data_dir, meta, classes)
+    items, waves, left_out = P.read_clips(data.items, cfg.data.mel.sr_hz,
+                                          _stage(progress, "reading"))
+    if not items:
+        raise DatasetError(f"{data_dir}: none of the {len(data.items)} files is usable "
+                           f"({len(left_out)} unreadable or silent)")
+    folds, fold_source = P.assign_folds(data, items, n_folds, seed)
+    names = sorted({i.label for i in items})
+    y = np.array([names.index(i.label) for i in items])
+    feats = {"main": P.network_features(model, cfg, waves, spec, hop_s),
+             "log_mel_stats": P.log_mel_stats(cfg, waves, hop_s)}
+    is_random = resolve_checkpoint(checkpoint) is None
+    if not is_random:
+        feats["random_init"] = P.network_features(_random_like(cfg, seed), cfg, waves, spec,
+                                                  hop_s)
+    scores = {}
+    done = _stage(progress, "cross-validating")
+    for n, (name, f) in enumerate(feats.items(), start=1):
+        scores[name] = P.cross_validate(f, y, folds)
+        if done:
+            done(n, len(feats))
+    main = scores.pop("main")
+    return AudioProbeResult(
+        accuracy=main.accuracy, folds=main.folds, baselines=scores,
+        checkpoint="random" if is_random else str(resolve_checkpoint(checkpoint)),
+        layer=spec.name, feature_dim=main.feature_dim, classes=names, n_clips=len(items),
+        n_windows=int(sum(len(f) for f in feats["main"])), fold_source=fold_source,
+        left_out=left_out)

@@ -79,6 +79,22 @@ def _add_downstream_parsers(sub) -> None:
                    help="embedding, backbone, stageK, audio.conv5, video.stageK, ...")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
 
+    p = sub.add_parser("probe-audio", help="linear-SVM audio probe (the paper's ESC-50 "
+                       "protocol) against random init and log-mel statistics")
+    p.add_argument("data_dir", type=Path, metavar="DIR",
+                   help="sound files: one folder per class, or with a CSV (meta.csv)")
+    p.add_argument("--meta", type=Path, help="CSV with filename, fold, target, category "
+                   "(default: DIR/meta.csv or DIR/labels.csv when present)")
+    p.add_argument("--checkpoint", help=checkpoint_help)
+    p.add_argument("--layer", default="audio.conv5", help="audio layer (default: audio.conv5, "
+                   "the audio net's last stage; or stageK, backbone, embedding)")
+    p.add_argument("--classes", action="append", default=[], metavar="GLOB",
+                   help="keep only classes matching GLOB (repeatable)")
+    p.add_argument("--folds", type=int, default=5, help="stratified folds when the CSV has none")
+    p.add_argument("--hop-s", type=float, default=0.5, help="seconds between window starts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
 
 def _bar(desc: str, unit: str = "step", total: int | None = None):
     from tqdm import tqdm
@@ -234,8 +250,30 @@ def _cmd_embed(args) -> int:
     return 0
 
 
+def _cmd_probe_audio(args) -> None:
+    from avts import api
+
+    result = api.probe_audio(args.data_dir, meta=args.meta, checkpoint=args.checkpoint,
+                             layer=args.layer, classes=args.classes, n_folds=args.folds,
+                             hop_s=args.hop_s, seed=args.seed, progress=_StageBars())
+    for f in result.left_out:
+        print(f"avts: left out {f.path}: {f.reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    print(f"{len(result.classes)} classes, {result.n_clips} clips ({len(result.left_out)} left "
+          f"out), {result.n_windows} windows; folds: {result.fold_source}")
+    rows = [(f"{result.checkpoint} [{result.layer}]", result.accuracy, result.folds)]
+    names = {"random_init": "random init, same network", "log_mel_stats": "log-mel mean+std"}
+    rows += [(names.get(k, k), v.accuracy, v.folds) for k, v in result.baselines.items()]
+    print(f"{'features':<48}{'accuracy':>9}  per fold")
+    for name, acc, folds in rows:
+        print(f"{name[-48:]:<48}{acc:>9.3f}  " + " ".join(f"{a:.2f}" for a in folds))
+
+
 COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
-            "synth": _cmd_synth, "probe": _cmd_probe, "embed": _cmd_embed}
+            "synth": _cmd_synth, "probe": _cmd_probe, "embed": _cmd_embed,
+            "probe-audio": _cmd_probe_audio}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -142,3 +142,29 @@ class EmbedReport(_ToDict):
     written: list[Path]  # outputs written by this run
     existing: list[Path]  # outputs already there (resumed runs skip their inputs)
     failed: list[SkippedFile]  # inputs that wrote nothing, with the reason
+
+
+@dataclass(frozen=True)
+class ProbeScore(_ToDict):
+    """Cross-validated clip accuracy of a linear SVM on one kind of feature."""
+
+    accuracy: float  # mean over folds
+    folds: list[float]  # accuracy on each test fold, in fold order
+    feature_dim: int  # features per window
+
+
+@dataclass(frozen=True)
+class AudioProbeResult(_ToDict):
+    """``avts.probe_audio``: the checkpoint's features against the baselines, same folds."""
+
+    accuracy: float  # the checkpoint's features, mean over folds
+    folds: list[float]
+    baselines: dict[str, ProbeScore]  # "random_init" (same shape, untrained), "log_mel_stats"
+    checkpoint: str  # path, or "random"
+    layer: str
+    feature_dim: int
+    classes: list[str]
+    n_clips: int  # clips used (after leaving out unreadable and silent ones)
+    n_windows: int  # windows over all used clips
+    fold_source: str  # "given (...)" from the CSV, or "stratified (...)"
+    left_out: list[SkippedFile]  # unreadable or silent files, with the reason
