@@ -69,3 +69,26 @@ def write_sound_set(root, n_per_class: int = 6, seed: int = 0, sr_hz: int = 8000
                                  class_sound(kind, rng, sr_hz, rng.uniform(0.4, 1.6)), sr_hz)
                        for i in range(n_per_class)]
     return paths
+
+
+def write_action_set(root, n_per_class: int = 3, duration_s: float = 1.5, fps: float = 12.0
+                     ) -> dict[str, list]:
+    """Two "actions" in class folders: a square moving right, a square blinking in place."""
+    from avts.media.write import write_av
+
+    n = round(duration_s * fps)
+    paths: dict[str, list] = {"moving": [], "blinking": []}
+    for kind in paths:
+        (root / kind).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_class):
+            frames = np.full((n, 32, 32, 3), 20 + 10 * i, np.uint8)
+            for t in range(n):
+                if kind == "moving":
+                    x = (2 * t + 3 * i) % 24
+                    frames[t, 10:18, x: x + 8] = 230
+                elif t % 2 == 0:
+                    frames[t, 12:20, 4 + 6 * i: 12 + 6 * i] = 230
+            audio = np.zeros(round(duration_s * 16000), np.float32)
+            paths[kind].append(write_av(root / kind / f"{kind}_{i}.mp4", frames, fps, audio,
+                                        16000))
+    return paths

@@ -214,7 +214,7 @@ RANDOM_INIT = ("random", "scratch")  # checkpoint names that mean "untrained net
 EMBED_HOP_S = 0.5
 
 if TYPE_CHECKING:
-    from avts.types import AudioProbeResult, Embeddings, EmbedReport
+    from avts.types import AudioProbeResult, Embeddings, EmbedReport, FinetuneResult
 
 
 def _model_and_config(loaded):
@@ -361,3 +361,55 @@ def probe_audio(data_dir: str | Path, meta: str | Path | None = None,
         layer=spec.name, feature_dim=main.feature_dim, classes=names, n_clips=len(items),
         n_windows=int(sum(len(f) for f in feats["main"])), fold_source=fold_source,
         left_out=left_out)
+
+
+def finetune_video(data_dir: str | Path, run_dir: str | Path, init: str | Path = "scratch",
+                   meta: str | Path | None = None, preset: str = "tiny", epochs: int = 12,
+                   lr: float = 1e-3, batch_size: int = 16, seed: int = 0, resume: bool = False,
+                   on_epoch=None, progress: StageProgress | None = None) -> FinetuneResult:
+    """The paper's video protocol: fine-tune the video network (from ``init``, a checkpoint,
+    or "scratch" for ``preset``'s shape at random) and a linear classifier on labelled videos
+    (class folders or a CSV; official split files when present); clip and video accuracy."""
+    import numpy as np
+    import torch
+
+    from avts.downstream import finetune as FT
+    from avts.downstream.labelled import load_labelled_set
+    from avts.downstream.splits import split_videos
+    from avts.types import FinetuneResult
+
+    run_dir = Path(run_dir)
+    if not resume and (run_dir / "last.pt").exists():
+        raise RunExistsError(f"{run_dir} already holds a fine-tuning run; continue it with "
+                             "--resume or choose another output folder")
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ConfigError("epochs and batch size must be >= 1 and the learning rate positive")
+    ft = FT.FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+    backbone, cfg = load_backbone(init, preset=preset, seed=seed)
+    data = load_labelled_set(data_dir, meta)
+    items, videos, skipped = FT.decode_videos(data.items, cfg, _stage(progress, "decoding"))
+    train_items, test_items, how = split_videos(data.root, items, ft.test_fraction, seed)
+    classes = sorted({i.label for i in train_items})
+    test_items = [i for i in test_items if i.label in classes]
+    frames = {i: v for i, v in zip(items, videos, strict=True)}
+
+    def split(part):
+        return FT.Split([frames[i] for i in part],
+                        np.array([classes.index(i.label) for i in part], dtype=np.int64))
+
+    torch.manual_seed(seed)  # the classifier's initial weights
+    model = FT.VideoClassifier(backbone.video, len(classes), ft.dropout)
+    init_name = "scratch" if resolve_checkpoint(init) is None else str(init)
+    runner = FT.FinetuneRunner(model, cfg, ft, split(train_items), split(test_items), run_dir,
+                               {"classes": classes, "init": init_name, "split": how},
+                               on_epoch=on_epoch)
+    if resume:
+        runner.resume()
+    t0 = time.perf_counter()
+    history = runner.fit()
+    return FinetuneResult(
+        clip_accuracy=history[-1].test_clip_accuracy,
+        video_accuracy=history[-1].test_video_accuracy, init=init_name, classes=classes,
+        split=how, n_train_videos=len(train_items), n_test_videos=len(test_items),
+        run_dir=run_dir, epochs=history, train_seconds=time.perf_counter() - t0,
+        skipped_files=skipped)

@@ -95,6 +95,23 @@ def _add_downstream_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    p = sub.add_parser("finetune-video", help="fine-tune the video network on labelled videos "
+                       "(the paper's UCF101/HMDB51 protocol); clip and video accuracy")
+    p.add_argument("data_dir", type=Path, metavar="DIR", help="one folder per class (optional "
+                   "trainlist01.txt/testlist01.txt or *_test_split1.txt), or a labels CSV")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, metrics)")
+    p.add_argument("--init", default="scratch",
+                   help="CHECKPOINT (AVTS-trained) or 'scratch' (random, --preset's shape)")
+    p.add_argument("--preset", choices=["paper", "tiny"], default="tiny",
+                   help="network shape for --init scratch (default: tiny)")
+    p.add_argument("--meta", type=Path, help="CSV with file and label columns")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
 
 def _bar(desc: str, unit: str = "step", total: int | None = None):
     from tqdm import tqdm
@@ -271,9 +288,33 @@ def _cmd_probe_audio(args) -> None:
         print(f"{name[-48:]:<48}{acc:>9.3f}  " + " ".join(f"{a:.2f}" for a in folds))
 
 
+def _cmd_finetune_video(args) -> None:
+    from avts import api
+
+    def on_epoch(m) -> None:
+        if not args.json:
+            print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  train {m.train_clip_accuracy:.3f}"
+                  f"  test clip {m.test_clip_accuracy:.3f} video {m.test_video_accuracy:.3f}  "
+                  f"lr {m.lr:.2g}  {m.seconds:.0f} s", flush=True)
+
+    result = api.finetune_video(args.data_dir, args.out, init=args.init, meta=args.meta,
+                                preset=args.preset, epochs=args.epochs, lr=args.lr,
+                                batch_size=args.batch_size, seed=args.seed, resume=args.resume,
+                                on_epoch=on_epoch, progress=_StageBars())
+    for s in result.skipped_files:
+        print(f"avts: skipped {s.path}: {s.reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    print(f"{len(result.classes)} classes, {result.n_train_videos} training and "
+          f"{result.n_test_videos} test videos ({result.split}); init: {result.init}")
+    print(f"test accuracy: clip {result.clip_accuracy:.3f}, video {result.video_accuracy:.3f} "
+          f"(last epoch); run: {result.run_dir}")
+
+
 COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
             "synth": _cmd_synth, "probe": _cmd_probe, "embed": _cmd_embed,
-            "probe-audio": _cmd_probe_audio}
+            "probe-audio": _cmd_probe_audio, "finetune-video": _cmd_finetune_video}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -168,3 +168,31 @@ class AudioProbeResult(_ToDict):
     n_windows: int  # windows over all used clips
     fold_source: str  # "given (...)" from the CSV, or "stratified (...)"
     left_out: list[SkippedFile]  # unreadable or silent files, with the reason
+
+
+@dataclass(frozen=True)
+class FinetuneEpoch(_ToDict):
+    epoch: int
+    train_loss: float
+    train_clip_accuracy: float
+    test_clip_accuracy: float  # each test clip on its own
+    test_video_accuracy: float  # argmax of the mean softmax over a video's clips
+    lr: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FinetuneResult(_ToDict):
+    """``avts.finetune_video``: accuracies of the last epoch on the test videos."""
+
+    clip_accuracy: float
+    video_accuracy: float
+    init: str  # checkpoint path, or "scratch"
+    classes: list[str]
+    split: str  # "official split 1 (...)" or "stratified by class (...)"
+    n_train_videos: int
+    n_test_videos: int
+    run_dir: Path  # holds last.pt, best.pt (best test video accuracy) and metrics.jsonl
+    epochs: list[FinetuneEpoch]
+    train_seconds: float
+    skipped_files: list[SkippedFile]
