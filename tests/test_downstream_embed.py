@@ -88,6 +88,9 @@ def test_layers_and_a_bad_layer(ckpt, lossless_clip):
         avts.embed_file(lossless_clip, checkpoint=ckpt, layer="stage9")
     with pytest.raises(ConfigError, match="unknown layer"):
         avts.embed_file(lossless_clip, checkpoint=ckpt, layer="fc7")
+    with pytest.raises(ConfigError, match="needs video input"):
+        avts.embed_audio(np.zeros(16000, np.float32), 16000, checkpoint=ckpt,
+                         layer="video.stage1")
 
 
 def test_a_sound_file_embeds_audio_and_a_video_layer_needs_video(ckpt, tmp_path):

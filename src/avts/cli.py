@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_downstream_parsers(sub) -> None:
+    from avts.api import EMBED_HOP_S
+
     checkpoint_help = ("RUN/best.pt, or 'random' for an untrained network (default: "
                        "$AVTS_CHECKPOINT, else the packaged model)")
     p = sub.add_parser("embed", help="write per-window audio and video embeddings, one .npz "
@@ -74,7 +76,8 @@ def _add_downstream_parsers(sub) -> None:
     p.add_argument("inputs", type=Path, nargs="+", metavar="FILE_OR_DIR")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--checkpoint", help=checkpoint_help)
-    p.add_argument("--hop-s", type=float, default=0.5, help="seconds between window starts")
+    p.add_argument("--hop-s", type=float, default=EMBED_HOP_S,
+                   help="seconds between window starts")
     p.add_argument("--layer", default="embedding",
                    help="embedding, backbone, stageK, audio.conv5, video.stageK, ...")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
@@ -91,7 +94,8 @@ def _add_downstream_parsers(sub) -> None:
     p.add_argument("--classes", action="append", default=[], metavar="GLOB",
                    help="keep only classes matching GLOB (repeatable)")
     p.add_argument("--folds", type=int, default=5, help="stratified folds when the CSV has none")
-    p.add_argument("--hop-s", type=float, default=0.5, help="seconds between window starts")
+    p.add_argument("--hop-s", type=float, default=EMBED_HOP_S,
+                   help="seconds between window starts")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -17,7 +17,7 @@ from avts.downstream.windows import (
     to_mono,
     video_windows,
 )
-from avts.errors import MediaError, NoAudioStreamError, NoVideoStreamError
+from avts.errors import ConfigError, MediaError, NoAudioStreamError, NoVideoStreamError
 from avts.features.audio import log_mel
 from avts.features.video import frames_to_tensor
 from avts.media import probe, read_audio, read_video
@@ -64,6 +64,9 @@ def embed_arrays(model: torch.nn.Module, cfg: Config, layer: str, hop_s: float, 
     (T, H, W, 3), any fps and size) are given; timestamps are offset by ``start_s``."""
     model.eval()
     spec = parse_layer(layer, model)
+    given = {"audio": audio is not None, "video": frames is not None}
+    if not any(given[s] for s in spec.streams):
+        raise ConfigError(f"layer {layer!r} needs {' or '.join(spec.streams)} input")
     a, a_ts = _empty()
     v, v_ts = _empty()
     if audio is not None and "audio" in spec.streams:
