@@ -13,6 +13,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from avts.media import sample_window
+
 
 def window_starts_s(duration_s: float, window_s: float, hop_s: float) -> np.ndarray:
     """Start times ``0, hop, 2 hop, ...`` of the windows that fit in ``duration_s`` (>= 1)."""
@@ -28,10 +30,7 @@ def audio_windows(samples: np.ndarray, sr_hz: int, window_s: float, hop_s: float
     """(n,) mono -> ``(n_windows, round(window_s * sr_hz))`` float32 and the starts in s."""
     starts_s = window_starts_s(len(samples) / sr_hz, window_s, hop_s)
     n_win = round(window_s * sr_hz)
-    out = np.zeros((len(starts_s), n_win), dtype=np.float32)
-    for i, t in enumerate(starts_s):
-        piece = samples[round(t * sr_hz): round(t * sr_hz) + n_win]
-        out[i, : len(piece)] = piece
+    out = np.stack([sample_window(samples, round(t * sr_hz), n_win)[0] for t in starts_s])
     return out, starts_s
 
 
