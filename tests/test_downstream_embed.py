@@ -137,3 +137,13 @@ def test_cli_embed_writes_npz_in_parallel_resumes_and_reports_bad_files(
                  "--checkpoint", str(ckpt)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("avts: error:")
+
+
+def test_two_inputs_for_one_output_are_refused_before_any_work(ckpt, tmp_path, capsys):
+    frames, fps, audio, sr = clip_arrays(1.0)
+    a = write_av(tmp_path / "x.mp4", frames, fps, audio, sr)
+    b = write_av(tmp_path / "x.mkv", frames, fps, audio, sr)
+    assert main(["embed", str(a), str(b), "--out", str(tmp_path / "out"),
+                 "--checkpoint", str(ckpt)]) == 2
+    assert "would both write" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "x.npz").exists()
