@@ -66,13 +66,17 @@ def test_hmdb_split_files_and_an_avts_checkpoint_as_init(actions, tmp_path):
     assert result.split.startswith("official split 1 (2 ")
     assert (result.n_train_videos, result.n_test_videos) == (4, 2)
     assert result.init == str(ckpt)
+    from avts.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="brings its own config"):
+        avts.finetune_video(root, tmp_path / "r2", init=ckpt, overrides=["data.clip.fps=6"])
 
 
 def test_cli_finetune_and_its_errors(actions, tmp_path, capsys):
     root, _ = actions
     run = tmp_path / "run"
     argv = ["finetune-video", str(root), "--out", str(run), "--epochs", "1", "--batch-size",
-            "4", "--json"]
+            "4", "--json", "--set", "data.clip.fps=6"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert {"clip_accuracy", "video_accuracy", "epochs", "split"} <= set(out)

@@ -242,17 +242,22 @@ def resolve_checkpoint(checkpoint: str | Path | None) -> Path | None:
     return Path(checkpoint)
 
 
-def load_backbone(checkpoint: str | Path | None, preset: str = "tiny", seed: int = 0):
+def load_backbone(checkpoint: str | Path | None, preset: str = "tiny", seed: int = 0,
+                  overrides: Sequence[str] = ()):
     """``(model, config)``: the checkpoint's two-stream model in eval mode on the CPU, or a
-    randomly initialised one of ``preset``'s shape (seeded) for "random"/"scratch"."""
+    randomly initialised one of ``preset``'s shape plus ``overrides`` (seeded) for
+    "random"/"scratch"."""
     import torch
 
     from avts.train.trainer import build_networks
 
     path = resolve_checkpoint(checkpoint)
     if path is not None:
+        if overrides:
+            raise ConfigError("config overrides shape an untrained network (random/scratch); "
+                              "a checkpoint brings its own config")
         return _model_and_config(load_model(path))
-    cfg = load_config(preset=preset)
+    cfg = load_config(preset=preset, overrides=overrides)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = build_networks(cfg)[0]
@@ -366,10 +371,13 @@ def probe_audio(data_dir: str | Path, meta: str | Path | None = None,
 def finetune_video(data_dir: str | Path, run_dir: str | Path, init: str | Path = "scratch",
                    meta: str | Path | None = None, preset: str = "tiny", epochs: int = 12,
                    lr: float = 1e-3, batch_size: int = 16, seed: int = 0, resume: bool = False,
-                   on_epoch=None, progress: StageProgress | None = None) -> FinetuneResult:
+                   on_epoch=None, progress: StageProgress | None = None,
+                   overrides: Sequence[str] = ()) -> FinetuneResult:
     """The paper's video protocol: fine-tune the video network (from ``init``, a checkpoint,
     or "scratch" for ``preset``'s shape at random) and a linear classifier on labelled videos
-    (class folders or a CSV; official split files when present); clip and video accuracy."""
+    (class folders or a CSV; official split files when present); clip and video accuracy.
+    ``overrides`` (``section.key=value``) shape the scratch network, e.g. to match a checkpoint's
+    ``data.clip.fps`` and ``model.pool_time_steps`` for a like-for-like comparison."""
     import numpy as np
     import torch
 
@@ -385,7 +393,7 @@ def finetune_video(data_dir: str | Path, run_dir: str | Path, init: str | Path =
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ConfigError("epochs and batch size must be >= 1 and the learning rate positive")
     ft = FT.FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
-    backbone, cfg = load_backbone(init, preset=preset, seed=seed)
+    backbone, cfg = load_backbone(init, preset=preset, seed=seed, overrides=overrides)
     data = load_labelled_set(data_dir, meta)
     items, videos, skipped = FT.decode_videos(data.items, cfg, _stage(progress, "decoding"))
     train_items, test_items, how = split_videos(data.root, items, ft.test_fraction, seed)

@@ -115,6 +115,9 @@ def _add_downstream_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override shaping the --init scratch network (repeatable), "
+                   "e.g. --set data.clip.fps=25")
 
 
 def _bar(desc: str, unit: str = "step", total: int | None = None):
@@ -304,7 +307,8 @@ def _cmd_finetune_video(args) -> None:
     result = api.finetune_video(args.data_dir, args.out, init=args.init, meta=args.meta,
                                 preset=args.preset, epochs=args.epochs, lr=args.lr,
                                 batch_size=args.batch_size, seed=args.seed, resume=args.resume,
-                                on_epoch=on_epoch, progress=_StageBars())
+                                on_epoch=on_epoch, progress=_StageBars(),
+                                overrides=args.overrides)
     for s in result.skipped_files:
         print(f"avts: skipped {s.path}: {s.reason}", file=sys.stderr)
     if args.json:
