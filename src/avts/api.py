@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from avts._atomic import atomic_path, write_text_atomic
 from avts.config import Config, save_yaml, tiny
-from avts.errors import CheckpointError, ConfigError, RunExistsError
+from avts.errors import CheckpointError, ConfigError, DatasetError, RunExistsError
 from avts.types import DemoSummary, MediaInfo, SyncEvaluation, TrainResult
 
 if TYPE_CHECKING:  # heavy imports stay lazy at run time
@@ -271,3 +271,216 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
         n_eval_videos=n_eval_videos)
     write_text_atomic(out / "summary.json", json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+# --- downstream: embeddings, audio probe, video fine-tuning -------------------------------
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "default.pt"
+CHECKPOINT_ENV = "AVTS_CHECKPOINT"
+RANDOM_INIT = ("random", "scratch")  # checkpoint names that mean "untrained network"
+EMBED_HOP_S = 0.5
+
+if TYPE_CHECKING:
+    from avts.types import AudioProbeResult, Embeddings, EmbedReport, FinetuneResult
+
+
+def resolve_checkpoint(checkpoint: str | Path | None) -> Path | None:
+    """The checkpoint to use: the given one, else ``$AVTS_CHECKPOINT``, else the packaged
+    default; ``None`` for a randomly initialised network ("random" or "scratch")."""
+    import os
+
+    from avts.errors import CheckpointError
+
+    if checkpoint is None:
+        checkpoint = os.environ.get(CHECKPOINT_ENV) or None
+    if checkpoint is None:
+        if not DEFAULT_CHECKPOINT.is_file():
+            raise CheckpointError(
+                f"no checkpoint given: pass --checkpoint RUN/best.pt, set {CHECKPOINT_ENV}, or "
+                "train one with `avts demo --out DIR` (DIR/run/best.pt)")
+        return DEFAULT_CHECKPOINT
+    if str(checkpoint) in RANDOM_INIT:
+        return None
+    return Path(checkpoint)
+
+
+def load_backbone(checkpoint: str | Path | None, preset: str = "tiny", seed: int = 0,
+                  overrides: Sequence[str] = ()):
+    """``(model, config)``: the checkpoint's two-stream model in eval mode on the CPU, or a
+    randomly initialised one of ``preset``'s shape plus ``overrides`` (seeded) for
+    "random"/"scratch"."""
+    import torch
+
+    from avts.models.build import build_networks
+
+    path = resolve_checkpoint(checkpoint)
+    if path is not None:
+        if overrides:
+            raise ConfigError("config overrides shape an untrained network (random/scratch); "
+                              "a checkpoint brings its own config")
+        loaded = load_model(path)
+        return loaded.model, loaded.config
+    cfg = load_config(preset=preset, overrides=overrides)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = build_networks(cfg)[0]
+    return model.eval(), cfg
+
+
+def embed_file(path: str | Path, checkpoint: str | Path | None = None,
+               hop_s: float = EMBED_HOP_S, layer: str = "embedding") -> Embeddings:
+    """Per-window embeddings of a media file's audio and video (see ``avts.types.Embeddings``)."""
+    from avts.downstream.embed import embed_media
+
+    model, cfg = load_backbone(checkpoint)
+    return embed_media(model, cfg, path, layer, hop_s)
+
+
+def embed_audio(samples, sample_rate: int, checkpoint: str | Path | None = None,
+                hop_s: float = EMBED_HOP_S, layer: str = "embedding") -> Embeddings:
+    """Per-window embeddings of a waveform in memory ((n,) or (n, channels), any rate)."""
+    from avts.downstream.embed import embed_arrays
+
+    model, cfg = load_backbone(checkpoint)
+    return embed_arrays(model, cfg, layer, hop_s, audio=samples, sr_hz=sample_rate)
+
+
+def embed_video(frames, fps: float, checkpoint: str | Path | None = None,
+                hop_s: float = EMBED_HOP_S, layer: str = "embedding") -> Embeddings:
+    """Per-window embeddings of uint8 frames (T, H, W, 3) in memory, at any fps and size."""
+    from avts.downstream.embed import embed_arrays
+
+    model, cfg = load_backbone(checkpoint)
+    return embed_arrays(model, cfg, layer, hop_s, frames=frames, fps=fps)
+
+
+def embed_files(inputs: Sequence[str | Path], out_dir: str | Path,
+                checkpoint: str | Path | None = None, hop_s: float = EMBED_HOP_S,
+                layer: str = "embedding", jobs: int = 1,
+                progress: Progress | None = None) -> EmbedReport:
+    """One ``.npz`` (``audio``, ``video``, ``audio_ts``, ``video_ts``) per media file under
+    ``out_dir``; existing outputs are kept (a rerun resumes), failures are collected."""
+    from avts.downstream.batch import embed_many, plan_outputs
+    from avts.downstream.layers import parse_layer
+
+    if hop_s <= 0:
+        raise ConfigError(f"--hop-s must be positive, got {hop_s}")
+    model, cfg = load_backbone(checkpoint)
+    parse_layer(layer, model)  # a bad layer name fails before any file is read
+    pairs = plan_outputs(inputs, Path(out_dir))
+    if not pairs:
+        raise DatasetError(f"no media files found in {', '.join(map(str, inputs))}")
+    return embed_many(pairs, model, cfg, layer, hop_s, jobs=max(1, jobs), progress=progress)
+
+
+def _random_like(cfg: Config, seed: int):
+    """An untrained network of ``cfg``'s shape (the "random init" baseline), seeded."""
+    import torch
+
+    from avts.models.build import build_networks
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build_networks(cfg)[0].eval()
+
+
+def probe_audio(data_dir: str | Path, meta: str | Path | None = None,
+                checkpoint: str | Path | None = None, layer: str = "audio.conv5",
+                classes: Sequence[str] = (), n_folds: int = 5, hop_s: float = EMBED_HOP_S,
+                seed: int = 0, progress: StageProgress | None = None) -> AudioProbeResult:
+    """The paper's linear-SVM audio probe on a labelled sound set, with a randomly initialised
+    network of the same shape and log-mel statistics as baselines on the same folds."""
+    import numpy as np
+
+    from avts.downstream import probe as P
+    from avts.downstream.labelled import load_labelled_set
+    from avts.downstream.layers import parse_layer
+    from avts.types import AudioProbeResult
+
+    model, cfg = load_backbone(checkpoint, seed=seed)
+    spec = parse_layer(layer if "." in layer or layer == "conv5" else f"audio.{layer}", model)
+    if spec.streams != ("audio",):
+        raise ConfigError(f"the audio probe needs an audio layer, not {layer!r}")
+    data = load_labelled_set(data_dir, meta, classes)
+    items, waves, left_out = P.read_clips(data.items, cfg.data.mel.sr_hz,
+                                          _stage(progress, "reading"))
+    if not items:
+        raise DatasetError(f"{data_dir}: none of the {len(data.items)} files is usable "
+                           f"({len(left_out)} unreadable or silent)")
+    folds, fold_source = P.assign_folds(data, items, n_folds, seed)
+    names = sorted({i.label for i in items})
+    y = np.array([names.index(i.label) for i in items])
+    feats = {"main": P.network_features(model, cfg, waves, spec, hop_s),
+             "log_mel_stats": P.log_mel_stats(cfg, waves, hop_s)}
+    is_random = resolve_checkpoint(checkpoint) is None
+    if not is_random:
+        feats["random_init"] = P.network_features(_random_like(cfg, seed), cfg, waves, spec,
+                                                  hop_s)
+    scores = {}
+    done = _stage(progress, "cross-validating")
+    for n, (name, f) in enumerate(feats.items(), start=1):
+        scores[name] = P.cross_validate(f, y, folds)
+        if done:
+            done(n, len(feats))
+    main = scores.pop("main")
+    return AudioProbeResult(
+        accuracy=main.accuracy, folds=main.folds, baselines=scores,
+        checkpoint="random" if is_random else str(resolve_checkpoint(checkpoint)),
+        layer=spec.name, feature_dim=main.feature_dim, classes=names, n_clips=len(items),
+        n_windows=int(sum(len(f) for f in feats["main"])), fold_source=fold_source,
+        left_out=left_out)
+
+
+def finetune_video(data_dir: str | Path, run_dir: str | Path, init: str | Path = "scratch",
+                   meta: str | Path | None = None, preset: str = "tiny", epochs: int = 12,
+                   lr: float = 1e-3, batch_size: int = 16, seed: int = 0, resume: bool = False,
+                   on_epoch=None, progress: StageProgress | None = None,
+                   overrides: Sequence[str] = ()) -> FinetuneResult:
+    """The paper's video protocol: fine-tune the video network (from ``init``, a checkpoint,
+    or "scratch" for ``preset``'s shape at random) and a linear classifier on labelled videos
+    (class folders or a CSV; official split files when present); clip and video accuracy.
+    ``overrides`` (``section.key=value``) shape the scratch network, e.g. to match a checkpoint's
+    ``data.clip.fps`` and ``model.pool_time_steps`` for a like-for-like comparison."""
+    import numpy as np
+    import torch
+
+    from avts.downstream import finetune as FT
+    from avts.downstream.labelled import load_labelled_set
+    from avts.downstream.splits import split_videos
+    from avts.types import FinetuneResult
+
+    run_dir = Path(run_dir)
+    if not resume and (run_dir / "last.pt").exists():
+        raise RunExistsError(f"{run_dir} already holds a fine-tuning run; continue it with "
+                             "--resume or choose another output folder")
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ConfigError("epochs and batch size must be >= 1 and the learning rate positive")
+    ft = FT.FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+    backbone, cfg = load_backbone(init, preset=preset, seed=seed, overrides=overrides)
+    data = load_labelled_set(data_dir, meta)
+    items, videos, skipped = FT.decode_videos(data.items, cfg, _stage(progress, "decoding"))
+    train_items, test_items, how = split_videos(data.root, items, ft.test_fraction, seed)
+    classes = sorted({i.label for i in train_items})
+    test_items = [i for i in test_items if i.label in classes]
+    frames = {i: v for i, v in zip(items, videos, strict=True)}
+
+    def split(part):
+        return FT.Split([frames[i] for i in part],
+                        np.array([classes.index(i.label) for i in part], dtype=np.int64))
+
+    torch.manual_seed(seed)  # the classifier's initial weights
+    model = FT.VideoClassifier(backbone.video, len(classes), ft.dropout)
+    init_name = "scratch" if resolve_checkpoint(init) is None else str(init)
+    runner = FT.FinetuneRunner(model, cfg, ft, split(train_items), split(test_items), run_dir,
+                               {"classes": classes, "init": init_name, "split": how},
+                               on_epoch=on_epoch)
+    if resume:
+        runner.resume()
+    t0 = time.perf_counter()
+    history = runner.fit()
+    return FinetuneResult(
+        clip_accuracy=history[-1].test_clip_accuracy,
+        video_accuracy=history[-1].test_video_accuracy, init=init_name, classes=classes,
+        split=how, n_train_videos=len(train_items), n_test_videos=len(test_items),
+        run_dir=run_dir, epochs=history, train_seconds=time.perf_counter() - t0,
+        skipped_files=skipped)

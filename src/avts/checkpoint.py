@@ -37,9 +37,10 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, required: tuple[str, ...] = REQUIRED_KEYS) -> dict[str, Any]:
     """The checkpoint's dict, on the CPU. ``CheckpointError`` (one line) for a missing, corrupt,
-    foreign or unsafe file, or one written in another format version."""
+    foreign or unsafe file, one written in another format version, or one without the
+    ``required`` keys (a sync model's by default)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -50,7 +51,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or "format_version" not in state:
         raise CheckpointError(f"{path} is not an avts checkpoint (a torch file of something else)")
     _check_version(path, state["format_version"])
-    missing = [k for k in REQUIRED_KEYS if k not in state]
+    missing = [k for k in required if k not in state]
+    if missing and state.get("kind") == "finetune-video":
+        raise CheckpointError(f"{path} is a fine-tuned video classifier, not a sync model")
     if missing:
         raise CheckpointError(f"{path} is not a complete avts checkpoint: no {', '.join(missing)}")
     return state

@@ -67,7 +67,62 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probe", help="show streams, measured fps and start times of media files")
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--json", action="store_true")
+    _add_downstream_parsers(sub)
     return parser
+
+
+def _add_downstream_parsers(sub) -> None:
+    from avts.api import EMBED_HOP_S
+
+    checkpoint_help = ("RUN/best.pt, or 'random' for an untrained network (default: "
+                       "$AVTS_CHECKPOINT, else the packaged model)")
+    p = sub.add_parser("embed", help="write per-window audio and video embeddings, one .npz "
+                       "per file (resumable)")
+    p.add_argument("inputs", type=Path, nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--checkpoint", help=checkpoint_help)
+    p.add_argument("--hop-s", type=float, default=EMBED_HOP_S,
+                   help="seconds between window starts")
+    p.add_argument("--layer", default="embedding",
+                   help="embedding, backbone, stageK, audio.conv5, video.stageK, ...")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+
+    p = sub.add_parser("probe-audio", help="linear-SVM audio probe (the paper's ESC-50 "
+                       "protocol) against random init and log-mel statistics")
+    p.add_argument("data_dir", type=Path, metavar="DIR",
+                   help="sound files: one folder per class, or with a CSV (meta.csv)")
+    p.add_argument("--meta", type=Path, help="CSV with filename, fold, target, category "
+                   "(default: DIR/meta.csv or DIR/labels.csv when present)")
+    p.add_argument("--checkpoint", help=checkpoint_help)
+    p.add_argument("--layer", default="audio.conv5", help="audio layer (default: audio.conv5, "
+                   "the audio net's last stage; or stageK, backbone, embedding)")
+    p.add_argument("--classes", action="append", default=[], metavar="GLOB",
+                   help="keep only classes matching GLOB (repeatable)")
+    p.add_argument("--folds", type=int, default=5, help="stratified folds when the CSV has none")
+    p.add_argument("--hop-s", type=float, default=EMBED_HOP_S,
+                   help="seconds between window starts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("finetune-video", help="fine-tune the video network on labelled videos "
+                       "(the paper's UCF101/HMDB51 protocol); clip and video accuracy")
+    p.add_argument("data_dir", type=Path, metavar="DIR", help="one folder per class (optional "
+                   "trainlist01.txt/testlist01.txt or *_test_split1.txt), or a labels CSV")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, metrics)")
+    p.add_argument("--init", default="scratch",
+                   help="CHECKPOINT (AVTS-trained) or 'scratch' (random, --preset's shape)")
+    p.add_argument("--preset", choices=["paper", "tiny"], default="tiny",
+                   help="network shape for --init scratch (default: tiny)")
+    p.add_argument("--meta", type=Path, help="CSV with file and label columns")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override shaping the --init scratch network (repeatable), "
+                   "e.g. --set data.clip.fps=25")
 
 
 def _bar(desc: str, unit: str = "step", total: int | None = None):
@@ -239,8 +294,78 @@ def _cmd_probe(args) -> None:
               f"x{i.audio_channels} (starts {i.audio_start_s or 0:.3f} s)")
 
 
+def _cmd_embed(args) -> int:
+    from avts import api
+
+    bars = _StageBars()
+    report = api.embed_files(args.inputs, args.out, checkpoint=args.checkpoint,
+                             hop_s=args.hop_s, layer=args.layer, jobs=args.jobs,
+                             progress=lambda done, total: bars("embedding", done, total))
+    nothing_done = report.failed and not (report.written or report.existing)
+    if nothing_done and len(report.failed) == 1:
+        print(f"avts: error: {report.failed[0].reason}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    for f in report.failed:
+        print(f"avts: skipped {f.path}: {f.reason}", file=sys.stderr)
+    if nothing_done:
+        print(f"avts: error: none of the {len(report.failed)} files could be embedded",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    print(f"wrote {len(report.written)} files to {args.out}"
+          + (f", {len(report.existing)} already there" if report.existing else "")
+          + (f", {len(report.failed)} failed" if report.failed else ""))
+    return 0
+
+
+def _cmd_probe_audio(args) -> None:
+    from avts import api
+
+    result = api.probe_audio(args.data_dir, meta=args.meta, checkpoint=args.checkpoint,
+                             layer=args.layer, classes=args.classes, n_folds=args.folds,
+                             hop_s=args.hop_s, seed=args.seed, progress=_StageBars())
+    for f in result.left_out:
+        print(f"avts: left out {f.path}: {f.reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    print(f"{len(result.classes)} classes, {result.n_clips} clips ({len(result.left_out)} left "
+          f"out), {result.n_windows} windows; folds: {result.fold_source}")
+    rows = [(f"{result.checkpoint} [{result.layer}]", result.accuracy, result.folds)]
+    names = {"random_init": "random init, same network", "log_mel_stats": "log-mel mean+std"}
+    rows += [(names.get(k, k), v.accuracy, v.folds) for k, v in result.baselines.items()]
+    print(f"{'features':<48}{'accuracy':>9}  per fold")
+    for name, acc, folds in rows:
+        print(f"{name[-48:]:<48}{acc:>9.3f}  " + " ".join(f"{a:.2f}" for a in folds))
+
+
+def _cmd_finetune_video(args) -> None:
+    from avts import api
+
+    def on_epoch(m) -> None:
+        if not args.json:
+            print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  train {m.train_clip_accuracy:.3f}"
+                  f"  test clip {m.test_clip_accuracy:.3f} video {m.test_video_accuracy:.3f}  "
+                  f"lr {m.lr:.2g}  {m.seconds:.0f} s", flush=True)
+
+    result = api.finetune_video(args.data_dir, args.out, init=args.init, meta=args.meta,
+                                preset=args.preset, epochs=args.epochs, lr=args.lr,
+                                batch_size=args.batch_size, seed=args.seed, resume=args.resume,
+                                on_epoch=on_epoch, progress=_StageBars(),
+                                overrides=args.overrides)
+    for s in result.skipped_files:
+        print(f"avts: skipped {s.path}: {s.reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    print(f"{len(result.classes)} classes, {result.n_train_videos} training and "
+          f"{result.n_test_videos} test videos ({result.split}); init: {result.init}")
+    print(f"test accuracy: clip {result.clip_accuracy:.3f}, video {result.video_accuracy:.3f} "
+          f"(last epoch); run: {result.run_dir}")
+
+
 COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
-            "synth": _cmd_synth, "probe": _cmd_probe}
+            "synth": _cmd_synth, "probe": _cmd_probe, "embed": _cmd_embed,
+            "probe-audio": _cmd_probe_audio, "finetune-video": _cmd_finetune_video}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from avts.errors import AvtsError
 
     try:
-        COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
     except AvtsError as err:
         print(f"avts: error: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -261,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("avts: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -118,3 +118,90 @@ class DemoSummary(_ToDict):
     plot: Path
     n_train_videos: int
     n_eval_videos: int
+
+
+@dataclass(frozen=True, eq=False)
+class Embeddings(_ToDict):
+    """Per-window features of one file or array pair (``avts.embed_file`` and friends).
+
+    Window ``i`` of a stream covers ``[ts[i], ts[i] + window_s)`` seconds on the file's
+    timeline. A stream the layer does not cover, or the input lacks, is an empty ``(0, 0)``
+    array. ``to_dict()`` summarises shapes instead of listing numbers.
+    """
+
+    audio: Any  # np.ndarray (n_audio_windows, D) float32
+    video: Any  # np.ndarray (n_video_windows, D) float32
+    audio_ts: Any  # np.ndarray (n_audio_windows,) float64, window starts in seconds
+    video_ts: Any  # np.ndarray (n_video_windows,) float64, window starts in seconds
+    layer: str  # "embedding", "backbone", "stageK", "audio.conv5", ...
+    window_s: float  # window length (the model's clip duration)
+    hop_s: float  # distance between window starts
+    path: Path | None = None  # the file, when embedded from one
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": to_plain(self.path), "layer": self.layer, "window_s": self.window_s,
+                "hop_s": self.hop_s, "audio_shape": list(self.audio.shape),
+                "video_shape": list(self.video.shape)}
+
+
+@dataclass(frozen=True)
+class EmbedReport(_ToDict):
+    """What ``avts.embed_files`` did: one ``.npz`` per input written, found, or failed."""
+
+    written: list[Path]  # outputs written by this run
+    existing: list[Path]  # outputs already there (resumed runs skip their inputs)
+    failed: list[SkippedFile]  # inputs that wrote nothing, with the reason
+
+
+@dataclass(frozen=True)
+class ProbeScore(_ToDict):
+    """Cross-validated clip accuracy of a linear SVM on one kind of feature."""
+
+    accuracy: float  # mean over folds
+    folds: list[float]  # accuracy on each test fold, in fold order
+    feature_dim: int  # features per window
+
+
+@dataclass(frozen=True)
+class AudioProbeResult(_ToDict):
+    """``avts.probe_audio``: the checkpoint's features against the baselines, same folds."""
+
+    accuracy: float  # the checkpoint's features, mean over folds
+    folds: list[float]
+    baselines: dict[str, ProbeScore]  # "random_init" (same shape, untrained), "log_mel_stats"
+    checkpoint: str  # path, or "random"
+    layer: str
+    feature_dim: int
+    classes: list[str]
+    n_clips: int  # clips used (after leaving out unreadable and silent ones)
+    n_windows: int  # windows over all used clips
+    fold_source: str  # "given (...)" from the CSV, or "stratified (...)"
+    left_out: list[SkippedFile]  # unreadable or silent files, with the reason
+
+
+@dataclass(frozen=True)
+class FinetuneEpoch(_ToDict):
+    epoch: int
+    train_loss: float
+    train_clip_accuracy: float
+    test_clip_accuracy: float  # each test clip on its own
+    test_video_accuracy: float  # argmax of the mean softmax over a video's clips
+    lr: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FinetuneResult(_ToDict):
+    """``avts.finetune_video``: accuracies of the last epoch on the test videos."""
+
+    clip_accuracy: float
+    video_accuracy: float
+    init: str  # checkpoint path, or "scratch"
+    classes: list[str]
+    split: str  # "official split 1 (...)" or "stratified by class (...)"
+    n_train_videos: int
+    n_test_videos: int
+    run_dir: Path  # holds last.pt, best.pt (best test video accuracy) and metrics.jsonl
+    epochs: list[FinetuneEpoch]
+    train_seconds: float
+    skipped_files: list[SkippedFile]

@@ -44,9 +44,10 @@ class AudioNet(nn.Module):
         self.feature_dim = in_ch
         self.out_dim = self.pool.out_dim(in_ch)
 
-    def features(self, m: torch.Tensor) -> torch.Tensor:
-        """Last ("conv5") stage map: (B, 1, M, F) -> (B, C, M', F')."""
-        return self.stages(m)
+    def features(self, m: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        """Stage map after the first ``upto`` stages (default all: the last, "conv5"):
+        (B, 1, M, F) -> (B, C, M', F'). Intermediate stages feed the downstream probes."""
+        return self.stages[:upto](m) if upto is not None else self.stages(m)
 
     def forward(self, m: torch.Tensor) -> torch.Tensor:  # (B, 1, n_mels, n_frames)
         fmap = self.features(m)  # (B, C, M', F')

@@ -78,9 +78,11 @@ class VideoNet(nn.Module):
         self.feature_dim = in_ch
         self.out_dim = self.pool.out_dim(in_ch)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last convolutional map: (B, 3, T, H, W) -> (B, C, T', H', W')."""
-        return self.stages(self.stem(x))
+    def features(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        """Map after the stem and the first ``upto`` residual stages (default all, the last
+        convolutional map): (B, 3, T, H, W) -> (B, C, T', H', W')."""
+        x = self.stem(x)
+        return self.stages[:upto](x) if upto is not None else self.stages(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, T, H, W)
         fmap = self.features(x)  # (B, C, T', H', W')
