@@ -10,7 +10,7 @@ import torch
 from avts import api
 from avts.checkpoint import load_checkpoint
 from avts.device import select_device
-from avts.errors import EmptyEpochError, RunExistsError, TrainingDivergedError
+from avts.errors import ConfigError, EmptyEpochError, RunExistsError, TrainingDivergedError
 from avts.models.build import build_networks
 
 
@@ -136,8 +136,13 @@ def test_non_finite_input_stops_and_keeps_last_good_checkpoint(synth_corpus, qui
 
 def test_an_epoch_without_a_full_batch_is_an_error(synth_corpus, quick_cfg, tmp_path):
     cfg = _with_train(quick_cfg, samples_per_epoch=8, batch_size=16)
-    with pytest.raises(EmptyEpochError, match="no training step.*8 samples.*batch of 16"):
+    # The config check refuses it before any decoding ...
+    with pytest.raises(ConfigError, match="samples_per_epoch must be >= train.batch_size"):
         api.train(synth_corpus, tmp_path / "run", cfg)
+    # ... and the trainer itself still never saves an epoch without a step.
+    data = api.prepare_data(synth_corpus, quick_cfg)
+    with pytest.raises(EmptyEpochError, match="no training step.*8 samples.*batch of 16"):
+        api.train(synth_corpus, tmp_path / "run", cfg, data=data)
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
