@@ -35,8 +35,8 @@ t0, c0 = time.perf_counter(), time.process_time()
 r = avts.detect_offset(sys.argv[1], sys.argv[3] or None, method=sys.argv[2])
 wall = time.perf_counter() - t0
 cpu = time.process_time() - c0
-print(json.dumps({"wall_s": wall, "cpu_s": cpu, "offset_ms": r.offset_ms, "confidence": r.confidence,
-                  "verdict": r.verdict, "n_windows": r.n_windows_total,
+print(json.dumps({"wall_s": wall, "cpu_s": cpu, "offset_ms": r.offset_ms,
+                  "confidence": r.confidence, "verdict": r.verdict, "n_windows": r.n_windows_total,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
