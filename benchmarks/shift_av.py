@@ -27,3 +27,18 @@ def write_shifted(src: str | Path, dst: str | Path, offset_ms: float) -> Path:
             packet.stream = streams[packet.stream.index]
             out.mux(packet)
     return Path(dst)
+
+
+def write_mismatched(video_src: str | Path, audio_src: str | Path, dst: str | Path) -> Path:
+    """The video of one file with the audio of another: no offset is right (for calibration)."""
+    with av.open(str(video_src)) as vin_c, av.open(str(audio_src)) as ain_c, \
+            av.open(str(dst), mode="w") as out:
+        vin, ain = vin_c.streams.video[0], ain_c.streams.audio[0]
+        vout, aout = out.add_stream_from_template(vin), out.add_stream_from_template(ain)
+        for container, stream, target in ((vin_c, vin, vout), (ain_c, ain, aout)):
+            for packet in container.demux(stream):
+                if packet.dts is None:
+                    continue
+                packet.stream = target
+                out.mux(packet)
+    return Path(dst)

@@ -4,8 +4,10 @@ Synthesizes ``--videos`` videos with a seed never used in training (default 4242
 trains on seed 0 and evaluates on 7919), writes copies shifted by each of ``--offsets`` ms
 (positive = audio late), measures every copy with the learned method (``--checkpoint``) and the
 baseline, and prints one JSON object: per method the share with |error| <= 1 and <= 2 frames,
-sign accuracy, the median |error|, per offset; with ``--fit-calibration`` also the logistic
-fit of P(|error| <= 1 frame) on the raw score that ``avts.sync`` uses as its calibration.
+sign accuracy, the median |error|, per offset; with ``--fit-calibration`` it also measures
+mismatched copies (the video of one file with the audio of another, where every estimate is
+wrong) and prints the logistic fit of P(|error| <= 1 frame) on the raw score, which
+``avts.sync`` uses as its calibration.
 
     python benchmarks/sync_accuracy.py --checkpoint RUN/best.pt [--videos 16] [--seed 4242]
 """
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from shift_av import write_shifted
+from shift_av import write_mismatched, write_shifted
 
 from avts.api import _sync_model, probe
 from avts.data.synthetic import synthesize
@@ -42,7 +44,20 @@ def shifted_copies(folder: Path, n_videos: int, seed: int, offsets_ms) -> list[t
     return out
 
 
+def mismatched_copies(folder: Path, n_videos: int, seed: int) -> list[tuple[Path, float]]:
+    """Video i with the audio of video i+1: every estimate is wrong (NaN truth)."""
+    videos = sorted((folder / "src").glob("*.mp4"))[:n_videos]
+    out = []
+    for a, b in zip(videos, videos[1:] + videos[:1], strict=True):
+        dst = folder / f"{a.stem}_with_{b.stem}_audio.mp4"
+        if not dst.exists():
+            write_mismatched(a, b, dst)
+        out.append((dst, float("nan")))
+    return out
+
+
 def summarise(rows: list[dict], frame_ms: float) -> dict:
+    rows = [r for r in rows if np.isfinite(r["true_ms"])]  # mismatched pairs: calibration only
     err = np.array([abs(r["error_ms"]) if r["error_ms"] is not None else np.inf for r in rows])
     true = np.array([r["true_ms"] for r in rows])
     est = np.array([r["offset_ms"] if r["offset_ms"] is not None else np.nan for r in rows])
@@ -61,7 +76,7 @@ def fit_calibration(rows: list[dict], frame_ms: float) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     score = np.array([[r["score"]] for r in rows if np.isfinite(r["score"])])
-    hit = np.array([r["error_ms"] is not None and abs(r["error_ms"]) <= frame_ms
+    hit = np.array([r["error_ms"] is not None and bool(abs(r["error_ms"]) <= frame_ms)
                     for r in rows if np.isfinite(r["score"])])
     if len(np.unique(hit)) < 2:
         return {"note": "all cases alike; nothing to fit", "hit_rate": float(hit.mean())}
@@ -81,7 +96,10 @@ def main() -> None:
     p.add_argument("--rows", type=Path, help="also write every measurement here (JSON lines)")
     args = p.parse_args()
     offsets = [int(o) for o in args.offsets.split(",")]
-    cases = shifted_copies(args.work / f"seed{args.seed}", args.videos, args.seed, offsets)
+    folder = args.work / f"seed{args.seed}"
+    cases = shifted_copies(folder, args.videos, args.seed, offsets)
+    if args.fit_calibration:  # failures to fit against: audio from another video
+        cases += mismatched_copies(folder, args.videos, args.seed)
     methods = {"baseline": BaselineMethod(25.0)}
     if args.checkpoint:
         model, scorer, cfg = _sync_model(args.checkpoint)
@@ -95,7 +113,7 @@ def main() -> None:
         for path, true_ms in cases:
             t0 = time.perf_counter()
             r = detect(path, method, SyncOptions())
-            err = None if r.offset_ms is None else r.offset_ms - true_ms
+            err = None if r.offset_ms is None else r.offset_ms - true_ms  # NaN if mismatched
             rows.append({"method": name, "file": path.name, "true_ms": true_ms,
                          "offset_ms": r.offset_ms, "error_ms": err, "score": r.score,
                          "confidence": r.confidence, "verdict": r.verdict,
