@@ -93,6 +93,7 @@ def main() -> None:
     p.add_argument("--offsets", default=",".join(str(o) for o in OFFSETS_MS))
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "avts-sync-acc")
     p.add_argument("--fit-calibration", action="store_true")
+    p.add_argument("--no-baseline", action="store_true", help="measure the learned method only")
     p.add_argument("--rows", type=Path, help="also write every measurement here (JSON lines)")
     args = p.parse_args()
     offsets = [int(o) for o in args.offsets.split(",")]
@@ -100,7 +101,7 @@ def main() -> None:
     cases = shifted_copies(folder, args.videos, args.seed, offsets)
     if args.fit_calibration:  # failures to fit against: audio from another video
         cases += mismatched_copies(folder, args.videos, args.seed)
-    methods = {"baseline": BaselineMethod(25.0)}
+    methods = {} if args.no_baseline else {"baseline": BaselineMethod(25.0)}
     if args.checkpoint:
         model, scorer, cfg = _sync_model(args.checkpoint)
         methods["avts"] = LearnedMethod(model, scorer, cfg.data.clip, cfg.data.mel)
