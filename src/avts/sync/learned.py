@@ -17,7 +17,7 @@ from avts.sync.curves import Calibration
 # Fitted on shifted copies of held-out synthetic videos (benchmarks/sync_accuracy.py
 # --fit-calibration): P(|error| <= 1 frame) as a logistic function of the peak prominence.
 LEARNED_CALIBRATION = Calibration(slope=2.0, midpoint=2.5)
-_AUDIO_BATCH = 512  # audio clips embedded per forward pass
+_AUDIO_BATCH = 512  # audio clips embedded per forward pass (about)
 
 
 @dataclass
@@ -49,18 +49,23 @@ class LearnedMethod:
         video = frames_to_tensor(np.stack([w.frames for w in windows]))  # (B, 3, T, H, W)
         fv = self.model.embed_video(video).float()  # (B, D)
         mel = log_mel(torch.from_numpy(np.stack([w.audio for w in windows])), self.mel_cfg)
-        return [_State(fv[i], mel[i]) for i in range(len(windows))]
+        # clone: a view would keep the whole batch's tensors alive for the whole file
+        return [_State(fv[i].clone(), mel[i].clone()) for i in range(len(windows))]
 
     @torch.no_grad()
     def curves(self, states: list[_State], shifts_ms: np.ndarray, pad_s: float) -> np.ndarray:
         """(n_windows, n_shifts) pair scores; shifts are multiples of the spectrogram hop."""
         first = np.round((pad_s * 1000.0 + np.asarray(shifts_ms)) / self.hop_ms).astype(int)
-        n_win, n_shift = len(states), len(first)
-        # every (window, shift) audio clip, as one flat batch of spectrogram slices
-        clips = torch.stack([s.mel[:, j : j + self.n_clip_frames] for s in states for j in first])
-        video = torch.stack([s.video for s in states]).repeat_interleave(n_shift, dim=0)
-        scores = []
-        for lo in range(0, len(clips), _AUDIO_BATCH):
-            fa = self.model.embed_audio(clips[lo : lo + _AUDIO_BATCH].unsqueeze(1)).float()
-            scores.append(self.scorer.pair_score(video[lo : lo + _AUDIO_BATCH], fa))
-        return torch.cat(scores).reshape(n_win, n_shift).double().numpy()
+        n_shift = len(first)
+        per_batch = max(1, _AUDIO_BATCH // n_shift)  # windows whose shifted clips fit a batch
+        rows = []
+        for lo in range(0, len(states), per_batch):
+            chunk = states[lo : lo + per_batch]
+            # every (window, shift) audio clip of the chunk: slices of the padded spectrogram,
+            # built per chunk so that memory stays flat however long the file is
+            clips = torch.stack([s.mel[:, j : j + self.n_clip_frames] for s in chunk
+                                 for j in first]).unsqueeze(1)  # (n * K, 1, M, F)
+            video = torch.stack([s.video for s in chunk]).repeat_interleave(n_shift, dim=0)
+            fa = self.model.embed_audio(clips).float()
+            rows.append(self.scorer.pair_score(video, fa).reshape(len(chunk), n_shift))
+        return torch.cat(rows).double().numpy()
