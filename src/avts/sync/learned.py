@@ -14,8 +14,10 @@ from avts.features.video import frames_to_tensor
 from avts.media.stream import Window
 from avts.sync.curves import Calibration
 
-# Fitted on shifted copies of held-out synthetic videos (benchmarks/sync_accuracy.py
-# --fit-calibration): P(|error| <= 1 frame) as a logistic function of the peak prominence.
+# P(|error| <= 1 frame) as a logistic function of the peak prominence. PROVISIONAL: set by hand
+# from 18 shifted copies of held-out synthetic videos (seed 4242; a 25 fps tiny model after 8
+# epochs scored 2.8-4.0, all within one frame; a barely trained one 1.6-3.8, mostly wrong);
+# refit with benchmarks/sync_accuracy.py --checkpoint C --fit-calibration.
 LEARNED_CALIBRATION = Calibration(slope=2.0, midpoint=2.5)
 _AUDIO_BATCH = 512  # audio clips embedded per forward pass (about)
 
