@@ -284,7 +284,7 @@ if TYPE_CHECKING:
     from avts.types import AudioProbeResult, Embeddings, EmbedReport, FinetuneResult
 
 
-def resolve_checkpoint(checkpoint: str | Path | None) -> Path | None:
+def resolve_checkpoint(checkpoint: str | Path | None, for_sync: bool = False) -> Path | None:
     """The checkpoint to use: the given one, else ``$AVTS_CHECKPOINT``, else the packaged
     default; ``None`` for a randomly initialised network ("random" or "scratch")."""
     import os
@@ -297,7 +297,8 @@ def resolve_checkpoint(checkpoint: str | Path | None) -> Path | None:
         if not DEFAULT_CHECKPOINT.is_file():
             raise CheckpointError(
                 f"no checkpoint given: pass --checkpoint RUN/best.pt, set {CHECKPOINT_ENV}, or "
-                "train one with `avts demo --out DIR` (DIR/run/best.pt)")
+                "train one with `avts demo --out DIR` (DIR/run/best.pt)"
+                + (", or use --method baseline (no model needed)" if for_sync else ""))
         return DEFAULT_CHECKPOINT
     if str(checkpoint) in RANDOM_INIT:
         return None
@@ -484,3 +485,54 @@ def finetune_video(data_dir: str | Path, run_dir: str | Path, init: str | Path =
         split=how, n_train_videos=len(train_items), n_test_videos=len(test_items),
         run_dir=run_dir, epochs=history, train_seconds=time.perf_counter() - t0,
         skipped_files=skipped)
+
+
+# --- offset detection ---------------------------------------------------------------------
+
+
+def detect_offset(path: str | Path, checkpoint: str | Path | None = None, method: str = "avts",
+                  *, search_ms: float = 1000.0, hop_s: float | None = None,
+                  segment_s: float = 5.0, tolerance_early_ms: float | None = None,
+                  tolerance_late_ms: float | None = None, min_confidence: float = 0.3,
+                  progress: Progress | None = None):
+    """Audio/video offset of one file as a ``SyncResult``. **Positive ``offset_ms``: the audio
+    is late** (a sound is heard after its event is seen).
+
+    ``method="avts"`` slides the audio against the video over ``-search_ms..+search_ms`` and
+    compares the learned embeddings (model from ``checkpoint``, ``$AVTS_CHECKPOINT`` or the
+    packaged one); ``"baseline"`` correlates audio onsets with motion, without a model.
+    Tolerances default to ITU-R BT.1359 acceptability: audio early <= 90 ms, late <= 185 ms.
+    """
+    from avts.errors import CheckpointError
+    from avts.sync.detect import MAX_SEARCH_MS, SyncOptions, detect
+    from avts.sync.verdict import Tolerances
+
+    if not 0 < search_ms <= MAX_SEARCH_MS:
+        raise ConfigError(f"the search range must be in (0, {MAX_SEARCH_MS:g}] ms, "
+                          f"got {search_ms:g}")
+    defaults = Tolerances()
+    tolerances = Tolerances(
+        early_ms=defaults.early_ms if tolerance_early_ms is None else float(tolerance_early_ms),
+        late_ms=defaults.late_ms if tolerance_late_ms is None else float(tolerance_late_ms))
+    if tolerances.early_ms < 0 or tolerances.late_ms < 0:
+        raise ConfigError("tolerances must be >= 0 ms")
+    if hop_s is not None and hop_s <= 0:
+        raise ConfigError(f"the window spacing must be > 0 s, got {hop_s:g}")
+    options = SyncOptions(search_ms=float(search_ms), hop_s=hop_s, segment_s=segment_s,
+                          tolerances=tolerances, min_confidence=min_confidence)
+    if method == "baseline":
+        from avts.sync.baseline import BaselineMethod
+
+        info = probe(path)
+        return detect(path, BaselineMethod(info.video_fps or 25.0), options, progress)
+    if method != "avts":
+        raise ConfigError(f"unknown sync method {method!r} (known: avts, baseline)")
+    found = resolve_checkpoint(checkpoint, for_sync=True)
+    if found is None:
+        raise CheckpointError("--method avts needs a trained model, not a random one")
+    from avts.sync.learned import LearnedMethod
+
+    loaded = load_model(found)
+    model, cfg = loaded.model, loaded.config
+    return detect(path, LearnedMethod(model, loaded.scorer, cfg.data.clip, cfg.data.mel),
+                  options, progress)
