@@ -45,3 +45,7 @@ class RunExistsError(AvtsError):
 
 class TrainingDivergedError(AvtsError):
     """The loss became non-finite; the last good checkpoint is kept."""
+
+
+class OutputPathError(AvtsError):
+    """An output path cannot be used: it is the input itself, a folder, or has no folder."""
