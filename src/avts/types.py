@@ -107,3 +107,45 @@ class DemoSummary(_ToDict):
     plot: Path
     n_train_videos: int
     n_eval_videos: int
+
+
+@dataclass(frozen=True)
+class BenchSyncCase(_ToDict):
+    """One shifted copy measured by one method in ``bench-sync``."""
+
+    file: Path  # the in-sync original
+    copy: Path  # the shifted copy that was measured
+    true_offset_ms: float  # offset introduced (positive: audio late)
+    method: str
+    fps: float  # the original's measured frame rate; errors are scored in its frames
+    measured_offset_ms: float | None  # None when the method gave no estimate
+    error_ms: float | None  # measured - true
+    verdict: str | None
+    confidence: float | None
+    error: str | None = None  # one-line reason when the measurement failed
+
+
+@dataclass(frozen=True)
+class BenchSyncScore(_ToDict):
+    """Accuracy of one method over a set of shifted copies (a miss when no estimate)."""
+
+    n: int  # copies measured
+    within_1_frame: float | None  # share with |error| <= 1 frame (None when n == 0)
+    within_2_frames: float | None  # share with |error| <= 2 frames
+    sign_accuracy: float | None  # share of nonzero offsets whose sign was right
+    n_signed: int  # copies with a nonzero offset
+    n_failed: int  # copies without an estimate (inconclusive or error)
+    median_abs_error_ms: float | None
+
+
+@dataclass(frozen=True)
+class BenchSyncResult(_ToDict):
+    """``bench-sync``: scores per method, overall and per true offset, plus every case."""
+
+    offsets_ms: list[float]
+    methods: list[str]
+    files: list[Path]  # originals that were shifted and measured
+    overall: dict[str, BenchSyncScore]  # method -> score over every copy
+    per_offset: dict[str, dict[str, BenchSyncScore]]  # method -> "+200" -> score
+    cases: list[BenchSyncCase]
+    notes: list[str]  # e.g. a method left out for want of a checkpoint, files skipped

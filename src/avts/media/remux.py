@@ -99,6 +99,13 @@ def delay_audio(src: str | Path, dst: str | Path, delay_ms: float) -> Path:
     return dst
 
 
+def output_suffix(src: str | Path) -> str:
+    """The suffix of a shifted copy of ``src``: its own when remuxing writes that container,
+    else ``.mkv`` (Matroska takes almost any video codec)."""
+    suffix = Path(src).suffix.lower()
+    return suffix if suffix in _CONTAINER_AUDIO else ".mkv"
+
+
 def check_output_path(src: Path, dst: Path) -> None:
     """Refuse an output that is the input (same path, link or inode) or cannot be created."""
     same = src.resolve() == dst.resolve()
