@@ -204,3 +204,78 @@ def demo(out_dir: str | Path = "avts-demo", seed: int = 0, cfg: Config | None = 
         n_eval_videos=n_eval_videos)
     (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+# --- offset detection ---------------------------------------------------------------------
+
+CHECKPOINT_ENV = "AVTS_CHECKPOINT"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "default.pt"
+
+
+def resolve_checkpoint(checkpoint: str | Path | None = None) -> Path | None:
+    """The model to use: ``checkpoint``, else ``$AVTS_CHECKPOINT``, else the packaged model."""
+    import os
+
+    if checkpoint:
+        return Path(checkpoint)
+    if os.environ.get(CHECKPOINT_ENV):
+        return Path(os.environ[CHECKPOINT_ENV])
+    return DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.is_file() else None
+
+
+def _sync_model(checkpoint: str | Path):
+    """``(model, scorer, config)`` from ``load_model``: the one place that knows its shape."""
+    loaded = load_model(checkpoint)
+    if isinstance(loaded, tuple):
+        model, scorer, cfg, _threshold = loaded
+        return model, scorer, cfg
+    return loaded.model, loaded.scorer, loaded.config
+
+
+def detect_offset(path: str | Path, checkpoint: str | Path | None = None, method: str = "avts",
+                  *, search_ms: float = 1000.0, hop_s: float | None = None,
+                  segment_s: float = 5.0, tolerance_early_ms: float | None = None,
+                  tolerance_late_ms: float | None = None, min_confidence: float = 0.3,
+                  progress: Progress | None = None):
+    """Audio/video offset of one file as a ``SyncResult``. **Positive ``offset_ms``: the audio
+    is late** (a sound is heard after its event is seen).
+
+    ``method="avts"`` slides the audio against the video over ``-search_ms..+search_ms`` and
+    compares the learned embeddings (model from ``checkpoint``, ``$AVTS_CHECKPOINT`` or the
+    packaged one); ``"baseline"`` correlates audio onsets with motion, without a model.
+    Tolerances default to ITU-R BT.1359 acceptability: audio early <= 90 ms, late <= 185 ms.
+    """
+    from avts.errors import CheckpointError
+    from avts.sync.detect import MAX_SEARCH_MS, SyncOptions, detect
+    from avts.sync.verdict import Tolerances
+
+    if not 0 < search_ms <= MAX_SEARCH_MS:
+        raise ConfigError(f"the search range must be in (0, {MAX_SEARCH_MS:g}] ms, "
+                          f"got {search_ms:g}")
+    defaults = Tolerances()
+    tolerances = Tolerances(
+        early_ms=defaults.early_ms if tolerance_early_ms is None else float(tolerance_early_ms),
+        late_ms=defaults.late_ms if tolerance_late_ms is None else float(tolerance_late_ms))
+    if tolerances.early_ms < 0 or tolerances.late_ms < 0:
+        raise ConfigError("tolerances must be >= 0 ms")
+    if hop_s is not None and hop_s <= 0:
+        raise ConfigError(f"the window spacing must be > 0 s, got {hop_s:g}")
+    options = SyncOptions(search_ms=float(search_ms), hop_s=hop_s, segment_s=segment_s,
+                          tolerances=tolerances, min_confidence=min_confidence)
+    if method == "baseline":
+        from avts.sync.baseline import BaselineMethod
+
+        info = probe(path)
+        return detect(path, BaselineMethod(info.video_fps or 25.0), options, progress)
+    if method != "avts":
+        raise ConfigError(f"unknown sync method {method!r} (known: avts, baseline)")
+    found = resolve_checkpoint(checkpoint)
+    if found is None:
+        raise CheckpointError(
+            "no model for --method avts: pass --checkpoint FILE or set AVTS_CHECKPOINT (train "
+            "one with `avts demo` or `avts train`), or use --method baseline")
+    from avts.sync.learned import LearnedMethod
+
+    model, scorer, cfg = _sync_model(found)
+    return detect(path, LearnedMethod(model, scorer, cfg.data.clip, cfg.data.mel), options,
+                  progress)

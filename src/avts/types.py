@@ -110,6 +110,59 @@ class DemoSummary(_ToDict):
 
 
 @dataclass(frozen=True)
+class SyncWindow(_ToDict):
+    """One stretch of the file with its own offset estimate (the timeline of ``SyncResult``)."""
+
+    start_s: float  # start of the stretch on the file's timeline
+    end_s: float  # end of the stretch (its last window's end)
+    offset_ms: float | None  # positive: the audio is late; None when the stretch had no signal
+    confidence: float  # in [0, 1], same calibration as ``SyncResult.confidence``
+
+
+@dataclass(frozen=True)
+class SyncResult(_ToDict):
+    """Audio/video offset of one file. **Positive ``offset_ms`` means the audio is late** (a
+    sound is heard after its event is seen); negative means the audio is early."""
+
+    file: Path
+    offset_ms: float | None  # None when the verdict is "inconclusive" for lack of signal
+    offset_frames: float | None  # offset_ms in frames of the file's own frame rate
+    fps: float  # the file's measured video frame rate
+    confidence: float  # calibrated: estimated P(|error| <= 1 frame), in [0, 1]
+    score: float  # the raw score confidence came from (peak prominence of the mean curve)
+    verdict: str  # "in-sync", "out-of-sync" or "inconclusive"
+    method: str  # "avts" (learned embeddings) or "baseline" (onsets vs motion)
+    timeline: tuple[SyncWindow, ...]  # per-stretch estimates, in time order
+    drift_ms_per_min: float | None  # slope of a significant linear drift, else None
+    search_ms: float = 0.0  # the offsets searched were -search_ms .. +search_ms
+    tolerance_early_ms: float = 90.0  # audio may be early by this much and still be in sync
+    tolerance_late_ms: float = 185.0  # audio may be late by this much and still be in sync
+    n_windows: int = 0  # analysis windows that carried signal and were used
+    n_windows_total: int = 0  # analysis windows placed across the file
+    reason: str | None = None  # why the verdict is "inconclusive"
+
+    @property
+    def late_stream(self) -> str | None:
+        """"audio" or "video" (the stream that lags), None without an estimate or at 0."""
+        if self.offset_ms is None or self.offset_ms == 0:
+            return None
+        return "audio" if self.offset_ms > 0 else "video"
+
+
+@dataclass(frozen=True)
+class FixResult(_ToDict):
+    """``fix``: what was applied to write ``dst`` from ``src``, and what ``dst`` measures."""
+
+    src: Path
+    dst: Path
+    applied_offset_ms: float  # the offset undone (positive: late audio was advanced by it)
+    measured_before: SyncResult | None  # the measurement of ``src`` (with --auto), else None
+    measured_after: SyncResult | None  # the measurement of ``dst``, None when not measured
+    residual_offset_ms: float | None  # ``measured_after.offset_ms``: what is left
+    video_packets_identical: bool  # dst's video packets are byte for byte those of src
+
+
+@dataclass(frozen=True)
 class BenchSyncCase(_ToDict):
     """One shifted copy measured by one method in ``bench-sync``."""
 

@@ -1,0 +1,81 @@
+"""The model-free method: audio onset strength against frame-difference motion energy.
+
+Both signals are put on a common 100 Hz grid, standardised, and cross-correlated over the
+search range: a sound that starts when something visibly changes lines the two up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from avts.config import MelConfig
+from avts.features.audio import log_mel
+from avts.media.stream import Window
+from avts.sync.curves import Calibration
+
+RATE_HZ = 100.0  # common rate of both signals (the log-mel hop)
+CLIP_S = 3.0  # window length: long enough to hold a few events
+SIZE_HW = (32, 32)  # motion energy needs only a coarse picture
+MEL = MelConfig(sr_hz=16000, n_mels=40)  # 10 ms hop = RATE_HZ
+# Fitted like the learned method's calibration (benchmarks/sync_accuracy.py).
+BASELINE_CALIBRATION = Calibration(slope=2.0, midpoint=2.5)
+
+
+@dataclass
+class _State:
+    motion: np.ndarray  # (n,) standardised motion energy on the 100 Hz grid from t
+    onset: np.ndarray  # (m,) standardised onset strength on the 100 Hz grid from t - pad
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    std = float(x.std())
+    return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
+
+
+def motion_energy(frames: np.ndarray, fps: float, clip_s: float) -> np.ndarray:
+    """Mean squared grey-level change between consecutive frames, at the later frame's time,
+    interpolated onto the 100 Hz grid of ``[0, clip_s)``."""
+    grey = frames.astype(np.float32).mean(axis=-1)  # (T, H, W)
+    energy = np.square(np.diff(grey, axis=0)).mean(axis=(1, 2))  # (T - 1,)
+    times_s = np.arange(1, len(grey)) / fps
+    grid_s = np.arange(round(clip_s * RATE_HZ)) / RATE_HZ
+    return np.interp(grid_s, times_s, energy)
+
+
+def onset_strength(audio: np.ndarray) -> np.ndarray:
+    """Half-wave rectified spectral flux of the log-mel spectrogram on the 10 ms grid.
+
+    In the log domain a sharp onset shows as soon as it enters the leading edge of the
+    analysis window, half a window after the frame's centre; the flux is placed there, so an
+    onset at time x peaks at x rather than ~12 ms early."""
+    mel = log_mel(torch.from_numpy(audio), MEL).numpy()  # (n_mels, F)
+    flux = np.concatenate([[0.0], np.maximum(0.0, np.diff(mel, axis=1)).sum(axis=0)])
+    grid = np.arange(len(flux)) * MEL.hop_samples
+    return np.interp(grid, grid + MEL.win_samples / 2, flux)
+
+
+class BaselineMethod:
+    name = "baseline"
+    calibration = BASELINE_CALIBRATION
+    clip_s = CLIP_S
+    size_hw = SIZE_HW
+    sr_hz = MEL.sr_hz
+    step_ms = fine_ms = 1000.0 / RATE_HZ
+
+    def __init__(self, fps: float) -> None:
+        self.fps = float(min(max(fps, 10.0), 60.0))
+
+    def prepare(self, windows: list[Window], pad_s: float) -> list[_State]:
+        return [_State(_standardise(motion_energy(w.frames, self.fps, self.clip_s)),
+                       _standardise(onset_strength(w.audio))) for w in windows]
+
+    def curves(self, states: list[_State], shifts_ms: np.ndarray, pad_s: float) -> np.ndarray:
+        first = np.round((pad_s * 1000.0 + np.asarray(shifts_ms)) / self.step_ms).astype(int)
+        out = np.empty((len(states), len(first)))
+        for i, s in enumerate(states):
+            n = len(s.motion)
+            out[i] = [float(np.dot(s.motion, s.onset[j : j + n])) / n for j in first]
+        return out

@@ -1,0 +1,50 @@
+"""Where the analysis windows go, and how they are grouped into timeline stretches."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from avts.errors import MediaTooShortError
+
+MIN_SEARCH_S = 0.1  # below this a file is too short to search for an offset at all
+AUTO_WINDOWS = 16  # short files get about this many windows ...
+MAX_HOP_S = 2.0  # ... long files one window start every this many seconds
+MIN_HOP_S = 0.25
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    starts_s: np.ndarray  # window starts (video frames from start, audio shifted around it)
+    clip_s: float  # window length
+    search_s: float  # offsets searched: -search_s .. +search_s (may be less than asked)
+
+
+def plan_windows(span_start_s: float, span_s: float, clip_s: float, search_s: float,
+                 hop_s: float | None = None, *, name: str = "the file") -> WindowPlan:
+    """Windows ``[t, t + clip_s)`` whose audio shifted by up to ``search_s`` either way stays in
+    the usable span. A file too short for the full search range gets a narrower one."""
+    room_s = span_s - clip_s
+    if room_s < 2 * MIN_SEARCH_S:
+        raise MediaTooShortError(
+            f"{name} is too short to measure an offset: {span_s:.2f} s usable, need more than "
+            f"{clip_s + 2 * MIN_SEARCH_S:.2f} s (one {clip_s:g} s window plus a search range)")
+    search_s = min(search_s, room_s / 2)
+    lo, hi = span_start_s + search_s, span_start_s + span_s - clip_s - search_s
+    if hop_s is None:
+        hop_s = min(MAX_HOP_S, max(MIN_HOP_S, (hi - lo) / (AUTO_WINDOWS - 1)))
+    n = 1 + int(math.floor((hi - lo) / hop_s + 1e-9))
+    starts = lo + hop_s * np.arange(n)
+    # centre the grid in the room left over, so both ends of the file are sampled alike
+    starts += (hi - starts[-1]) / 2
+    return WindowPlan(starts_s=starts, clip_s=clip_s, search_s=search_s)
+
+
+def group_segments(starts_s: np.ndarray, segment_s: float) -> list[np.ndarray]:
+    """Indices of consecutive windows grouped into stretches of about ``segment_s`` seconds."""
+    if len(starts_s) == 0:
+        return []
+    keys = np.floor((starts_s - starts_s[0]) / segment_s + 1e-9).astype(int)
+    return [np.flatnonzero(keys == k) for k in np.unique(keys)]
