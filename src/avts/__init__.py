@@ -9,7 +9,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _API = ("probe", "synthesize", "load_config", "prepare_data", "train", "load_model",
-        "evaluate_sync", "demo", "detect_offset")
+        "evaluate_sync", "demo", "detect_offset", "fix_offset", "bench_sync")
 
 __all__ = [*_API, "__version__"]
 
