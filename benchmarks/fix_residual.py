@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from avts import api
+from avts.errors import AvtsError
 from avts.media import probe, read_audio
 from avts.media.remux import make_shifted_copy, output_suffix, video_packets_identical
 
@@ -69,11 +70,7 @@ def run(video: Path, offsets_ms: list[float], method: str, checkpoint, work: Pat
         margin_s = abs(offset_ms) / 1000 + 0.1  # keep the shift's silence out of the window
         known = api.fix_offset(shifted, work / f"fixed_{offset_ms:+g}{suffix}", offset_ms,
                                checkpoint=checkpoint, method=method)
-        auto = api.fix_offset(shifted, work / f"auto_{offset_ms:+g}{suffix}", None,
-                              checkpoint=checkpoint, method=method)
         true_residual_ms = audio_lag_ms(video, known.dst, margin_s)
-        auto_diff_ms = (None if auto.measured_after.offset_ms is None
-                        else auto.measured_after.offset_ms - original.offset_ms)
         rows.append({
             "file": str(video), "fps": fps, "method": method, "offset_ms": offset_ms,
             "shifted_true_lag_ms": audio_lag_ms(video, shifted, margin_s),
@@ -82,16 +79,27 @@ def run(video: Path, offsets_ms: list[float], method: str, checkpoint, work: Pat
                       "true_residual_frames": true_residual_ms * fps / 1000,
                       "measured_after": _summary(known.measured_after),
                       "video_packets_identical": video_packets_identical(video, known.dst)},
-            "auto": {"measured_original": _summary(original),
-                     "measured_shifted": _summary(auto.measured_before),
-                     "applied_offset_ms": auto.applied_offset_ms,
-                     "measured_after": _summary(auto.measured_after),
-                     "after_minus_original_frames":
-                         None if auto_diff_ms is None else auto_diff_ms * fps / 1000,
-                     "true_residual_ms": audio_lag_ms(video, auto.dst, margin_s),
-                     "video_packets_identical": video_packets_identical(video, auto.dst)},
+            "auto": _auto(video, shifted, original, work / f"auto_{offset_ms:+g}{suffix}",
+                          method, checkpoint, margin_s, fps),
         })
     return rows
+
+
+def _auto(video: Path, shifted: Path, original, dst: Path, method: str, checkpoint,
+          margin_s: float, fps: float) -> dict:
+    try:
+        auto = api.fix_offset(shifted, dst, None, checkpoint=checkpoint, method=method)
+    except AvtsError as err:  # an inconclusive measurement writes nothing
+        return {"measured_original": _summary(original), "error": str(err)}
+    after_ms, original_ms = auto.measured_after.offset_ms, original.offset_ms
+    diff_ms = None if after_ms is None or original_ms is None else after_ms - original_ms
+    return {"measured_original": _summary(original),
+            "measured_shifted": _summary(auto.measured_before),
+            "applied_offset_ms": auto.applied_offset_ms,
+            "measured_after": _summary(auto.measured_after),
+            "after_minus_original_frames": None if diff_ms is None else diff_ms * fps / 1000,
+            "true_residual_ms": audio_lag_ms(video, auto.dst, margin_s),
+            "video_packets_identical": video_packets_identical(video, auto.dst)}
 
 
 def main() -> None:

@@ -221,3 +221,16 @@ def test_bench_sync_bad_requests_are_one_line_exit_2(tmp_path, capsys, monkeypat
     assert "magic" in _one_line_error(capsys)
     assert main(["bench-sync", str(tmp_path / "a.mp4"), "--methods", "avts"]) == 2
     assert "--checkpoint" in _one_line_error(capsys)
+
+
+def test_fix_auto_refuses_an_inconclusive_measurement(tmp_path, capsys):
+    import numpy as np
+
+    from avts.media.write import write_av
+
+    still = write_av(tmp_path / "still.mp4", np.full((150, 48, 64, 3), 90, np.uint8), 25,
+                     np.zeros(96000, np.float32), 16000)
+    assert main(["fix", str(still), "--out", str(tmp_path / "out.mp4"), "--auto",
+                 "--method", "baseline"]) == 2
+    assert "inconclusive" in _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["still.mp4"]

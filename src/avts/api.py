@@ -296,7 +296,8 @@ def fix_offset(src: str | Path, dst: str | Path, offset_ms: float | None = None,
     with silence). Video packets are copied bit-exactly; the duration is kept.
 
     With ``offset_ms=None`` the offset is measured first with ``detect_offset`` (``method``,
-    ``checkpoint`` and ``sync_options`` are passed on). Unless ``measure=False``, ``dst`` is
+    ``checkpoint`` and ``sync_options`` are passed on); an inconclusive measurement raises
+    ``InconclusiveOffsetError`` and nothing is written. Unless ``measure=False``, ``dst`` is
     then measured the same way and the residual offset reported. ``dst`` is written to a
     temporary file and renamed; it may never be ``src``.
     """
@@ -320,9 +321,11 @@ def fix_offset(src: str | Path, dst: str | Path, offset_ms: float | None = None,
     before = None
     if offset_ms is None:
         before = measure_file(src, "measuring the input")
-        if before.offset_ms is None:
+        if before.offset_ms is None or before.verdict == "inconclusive":
+            # a guess with little confidence behind it would make a good file worse
+            why = before.reason or f"confidence {before.confidence:.2f}"
             raise InconclusiveOffsetError(
-                f"{src}: the offset cannot be measured ({before.reason or 'too little signal'}); "
+                f"{src}: the offset measurement is inconclusive ({why}); nothing was written; "
                 "give the offset with --offset-ms instead of --auto")
         offset_ms = before.offset_ms
     shift_audio(src, dst, offset_ms)
