@@ -17,6 +17,7 @@ FORBIDDEN = {
     "data": ["avts.models", "avts.losses", "avts.train", "avts.eval", "avts.api", "avts.cli"],
     "report": ["avts.media", "avts.data", "avts.models", "avts.train", "avts.eval",
                "avts.api", "avts.cli", "torch"],
+    "sync": ["avts.data", "avts.train", "avts.eval", "avts.api", "avts.cli"],
     "cli": ["avts.media", "avts.data", "avts.models", "avts.losses", "avts.train",
             "avts.eval", "torch"],
 }

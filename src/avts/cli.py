@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-videos", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
 
+    _add_sync_parser(sub)
+
     p = sub.add_parser("probe", help="show streams, measured fps and start times of media files")
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--json", action="store_true")
@@ -66,22 +68,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SIGN = "positive: audio late, a sound is heard after its event is seen; negative: audio early"
+SYNC_EPILOG = ("Sign: a POSITIVE offset means the AUDIO IS LATE (a sound is heard after its event "
+               "is seen); negative: the audio is early. Default tolerances follow ITU-R BT.1359 "
+               "acceptability: in sync when the audio is at most 90 ms early and 185 ms late.")
+
+
+def _add_sync_parser(sub) -> None:
+    p = sub.add_parser("sync", help="measure the audio/video offset of a file "
+                       "(positive: audio late)", description="Estimate the audio/video offset "
+                       "of VIDEO by sliding the audio against the picture.", epilog=SYNC_EPILOG)
+    p.add_argument("video", type=Path)
+    _add_sync_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _add_sync_options(p: argparse.ArgumentParser, method: bool = True) -> None:
-    """Options handed to ``api.detect_offset``; unset ones keep its defaults."""
-    p.add_argument("--checkpoint", type=Path,
-                   help="model for --method avts (default: $AVTS_CHECKPOINT or the packaged model)")
+    p.add_argument("--checkpoint", type=Path, help="model for --method avts (default: "
+                   "$AVTS_CHECKPOINT, else the model shipped with the package)")
     if method:
         p.add_argument("--method", choices=["avts", "baseline"], default="avts",
-                       help="avts: learned embeddings; baseline: onsets vs motion, no model")
-    p.add_argument("--search-ms", type=float, help="search offsets within +-this (default 1000)")
-    p.add_argument("--hop-s", type=float, help="spacing of the analysis windows")
-    p.add_argument("--tolerance-early-ms", type=float,
-                   help="audio early by up to this is in sync (default: ITU-R BT.1359, 90)")
-    p.add_argument("--tolerance-late-ms", type=float,
-                   help="audio late by up to this is in sync (default: ITU-R BT.1359, 185)")
+                       help="avts: learned embeddings; baseline: audio onsets vs motion, no model")
+    else:
+        p.set_defaults(method=None)
+    p.add_argument("--search-ms", type=float, default=1000.0,
+                   help="search offsets from -N to +N ms (default 1000, at most 5000)")
+    p.add_argument("--hop-s", type=float, help="seconds between analysis windows "
+                   "(default: about 16 windows, at most 2 s apart)")
+    p.add_argument("--tolerance-early-ms", type=float, default=90.0,
+                   help="audio early by more than this is out of sync (BT.1359: 90)")
+    p.add_argument("--tolerance-late-ms", type=float, default=185.0,
+                   help="audio late by more than this is out of sync (BT.1359: 185)")
+
+
+def _sync_kwargs(args) -> dict:
+    return dict(checkpoint=args.checkpoint, method=args.method, search_ms=args.search_ms,
+                hop_s=args.hop_s, tolerance_early_ms=args.tolerance_early_ms,
+                tolerance_late_ms=args.tolerance_late_ms)
+
+
+_SIGN = "positive: audio late, a sound is heard after its event is seen; negative: audio early"
 
 
 def _add_fix_parsers(sub) -> None:
@@ -266,13 +291,51 @@ def _cmd_probe(args) -> None:
               f"x{i.audio_channels} (starts {i.audio_start_s or 0:.3f} s)")
 
 
+def _format_sync(r) -> str:
+    if r.offset_ms is None:
+        head = "offset: unknown"
+    else:
+        late = {"audio": "audio late", "video": "audio early"}.get(r.late_stream, "no offset")
+        head = (f"offset: {r.offset_ms:+.1f} ms ({r.offset_frames:+.2f} frames at {r.fps:g} fps, "
+                f"{late})")
+    lines = [f"{r.file}", f"  {head}", f"  confidence: {r.confidence:.2f} (score {r.score:.2f}, "
+             f"{r.n_windows}/{r.n_windows_total} windows, search +-{r.search_ms:g} ms)",
+             f"  verdict: {r.verdict}" + (f" ({r.reason})" if r.reason else "")
+             + f"  [tolerance: audio early <= {r.tolerance_early_ms:g} ms, "
+             f"late <= {r.tolerance_late_ms:g} ms]"]
+    if r.drift_ms_per_min is not None:
+        lines.append(f"  drift: {r.drift_ms_per_min:+.1f} ms/min")
+    for w in r.timeline[:12]:
+        offset = "   n/a" if w.offset_ms is None else f"{w.offset_ms:+7.1f} ms"
+        lines.append(f"  {w.start_s:8.1f}-{w.end_s:8.1f} s  {offset}  conf {w.confidence:.2f}")
+    if len(r.timeline) > 12:
+        lines.append(f"  ... {len(r.timeline) - 12} more stretches (--json for all)")
+    return "\n".join(lines)
+
+
+def _cmd_sync(args) -> None:
+    from avts import api
+
+    bar = _bar("windows", unit="window")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = api.detect_offset(args.video, progress=progress, **_sync_kwargs(args))
+    finally:
+        bar.close()
+    print(json.dumps(result.to_dict()) if args.json else _format_sync(result))
+
+
 COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
-            "synth": _cmd_synth, "probe": _cmd_probe}
+            "synth": _cmd_synth, "probe": _cmd_probe, "sync": _cmd_sync}
 
 
-def _sync_kwargs(args) -> dict:
-    names = ("search_ms", "hop_s", "tolerance_early_ms", "tolerance_late_ms")
-    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+def _detect_options(args) -> dict:
+    """``_sync_kwargs`` without the model choice, which fix and bench-sync pass themselves."""
+    return {k: v for k, v in _sync_kwargs(args).items() if k not in ("checkpoint", "method")}
 
 
 def _describe_offset(result) -> str:
@@ -290,7 +353,8 @@ def _cmd_fix(args) -> None:
     bars = _StageBars()
     result = api.fix_offset(args.video, args.out, None if args.auto else args.offset_ms,
                             checkpoint=args.checkpoint, method=args.method,
-                            measure=not args.no_measure, progress=bars, **_sync_kwargs(args))
+                            measure=not args.no_measure, progress=bars,
+                            **_detect_options(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -318,7 +382,7 @@ def _cmd_bench_sync(args) -> None:
     try:
         result = api.bench_sync(args.data, args.offsets, checkpoint=args.checkpoint,
                                 methods=args.methods, out_dir=args.out, progress=progress,
-                                **_sync_kwargs(args))
+                                **_detect_options(args))
     finally:
         if bar is not None:
             bar.close()

@@ -1,0 +1,51 @@
+"""Clips for the sync tests: irregular white flashes, each with a click ``offset_ms`` later."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from avts.media.write import write_av
+
+
+def write_flash_click_offset(path: Path, offset_ms: float, duration_s: float = 8.0,
+                             fps: float = 25.0, sr_hz: int = 16000, seed: int = 0, *,
+                             silent: bool = False, still: bool = False) -> Path:
+    """Positive ``offset_ms``: each click comes after its flash (the audio is late)."""
+    rng = np.random.default_rng(seed)
+    n_frames = round(duration_s * fps)
+    frames = np.full((n_frames, 48, 64, 3), 20, np.uint8)
+    audio = np.zeros(round(duration_s * sr_hz), np.float32)
+    if not silent:
+        audio += (0.002 * rng.standard_normal(audio.size)).astype(np.float32)
+    burst = 0.8 * np.sin(2 * np.pi * 2000.0 * np.arange(80) / sr_hz)
+    t = 0.3
+    while t < duration_s - 0.3:
+        i = round(t * fps)
+        if not still:
+            frames[i] = 230
+            if i + 1 < n_frames:
+                frames[i + 1] = 120
+        at = round((i / fps + offset_ms / 1000.0) * sr_hz)
+        if not silent and 0 <= at < audio.size - burst.size:
+            audio[at : at + burst.size] += burst
+        t += rng.uniform(0.3, 0.9)
+    return write_av(path, frames, fps, audio, sr_hz)
+
+
+def write_audio_only(path: Path, duration_s: float = 4.0, sr_hz: int = 16000) -> Path:
+    """An AAC-in-MP4 file without a video stream."""
+    samples = (0.1 * np.sin(np.arange(round(duration_s * sr_hz)) / 8.0)).astype(np.float32)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("aac", rate=sr_hz)
+        stream.layout = "mono"
+        for at in range(0, samples.size, 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, at : at + 1024], format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = sr_hz, at, Fraction(1, sr_hz)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
