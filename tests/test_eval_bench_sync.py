@@ -89,3 +89,32 @@ def test_scores_count_missing_estimates_as_misses():
     assert s.within_2_frames == 0.5  # 81 ms is just over two frames
     assert s.sign_accuracy == pytest.approx(2 / 3)
     assert offset_key(80) == "+80" and offset_key(-500.0) == "-500" and offset_key(0) == "0"
+
+
+@pytest.fixture(scope="module")
+def random_checkpoint(tmp_path_factory):
+    import torch
+
+    from avts.config import tiny
+    from avts.train.checkpoint import save_checkpoint
+    from avts.train.trainer import build_networks
+
+    cfg = tiny()
+    torch.manual_seed(0)
+    model, loss = build_networks(cfg)
+    path = tmp_path_factory.mktemp("ckpt") / "random.pt"
+    return save_checkpoint(path, {"config": cfg.to_dict(), "model": model.state_dict(),
+                                  "loss": loss.state_dict(), "threshold": 0.0})
+
+
+def test_api_runs_both_methods_side_by_side_with_a_checkpoint(clips, random_checkpoint):
+    import avts
+
+    result = avts.bench_sync(clips[0], [0, 200], checkpoint=random_checkpoint, search_ms=500)
+    assert result.methods == ["avts", "baseline"] and result.notes == []
+    assert {(c.method, c.true_offset_ms) for c in result.cases} == {
+        ("avts", 0.0), ("avts", 200.0), ("baseline", 0.0), ("baseline", 200.0)}
+    # the copies lived in a temporary folder that is gone; the baseline still found the shift
+    assert not result.cases[0].copy.exists()
+    assert result.overall["baseline"].within_2_frames == 1.0
+    assert 0 <= result.overall["avts"].within_2_frames <= 1  # an untrained model: any score

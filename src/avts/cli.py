@@ -341,8 +341,9 @@ def _detect_options(args) -> dict:
 def _describe_offset(result) -> str:
     if result.offset_ms is None:
         return f"no estimate ({result.verdict}: {result.reason or 'too little signal'})"
-    late = "audio late" if result.offset_ms > 0 else "audio early" if result.offset_ms else "0"
-    return (f"{result.offset_ms:+.1f} ms ({late}; {result.offset_frames:+.2f} frames at "
+    ms = round(result.offset_ms, 1) + 0.0  # + 0.0 turns -0.0 into 0.0
+    late = "audio late" if ms > 0 else "audio early" if ms < 0 else "no offset"
+    return (f"{ms:+.1f} ms ({late}; {result.offset_frames:+.2f} frames at "
             f"{result.fps:.3g} fps), {result.verdict}, confidence {result.confidence:.2f} "
             f"[{result.method}]")
 
