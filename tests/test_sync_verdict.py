@@ -67,4 +67,6 @@ def test_plan_windows_rejects_a_file_shorter_than_a_window():
 
 def test_group_segments():
     groups = group_segments(np.arange(0.0, 12.0, 1.0), 5.0)
-    assert [list(g) for g in groups] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]]
+    assert [list(g) for g in groups] == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+    assert len(group_segments(np.arange(0.0, 600.0, 2.0), 5.0)) == 120
+    assert [list(g) for g in group_segments(np.array([3.0]), 5.0)] == [[0]]

@@ -26,7 +26,7 @@ BASELINE_CALIBRATION = Calibration(slope=2.0, midpoint=2.5)
 
 @dataclass
 class _State:
-    motion: np.ndarray  # (n,) standardised motion energy on the 100 Hz grid from t
+    motion: np.ndarray  # (n,) standardised motion onsets on the 100 Hz grid from t
     onset: np.ndarray  # (m,) standardised onset strength on the 100 Hz grid from t - pad
 
 
@@ -35,14 +35,16 @@ def _standardise(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
 
 
-def motion_energy(frames: np.ndarray, fps: float, clip_s: float) -> np.ndarray:
-    """Mean squared grey-level change between consecutive frames, at the later frame's time,
-    interpolated onto the 100 Hz grid of ``[0, clip_s)``."""
+def motion_onset(frames: np.ndarray, fps: float, clip_s: float) -> np.ndarray:
+    """Visual onsets: the rise of the frame-difference energy (mean squared grey-level change
+    between consecutive frames), half-wave rectified so that an event counts when it starts,
+    not again when it ends; interpolated onto the 100 Hz grid of ``[0, clip_s)``."""
     grey = frames.astype(np.float32).mean(axis=-1)  # (T, H, W)
-    energy = np.square(np.diff(grey, axis=0)).mean(axis=(1, 2))  # (T - 1,)
+    energy = np.square(np.diff(grey, axis=0)).mean(axis=(1, 2))  # (T - 1,) at frames 1..T-1
+    rise = np.maximum(0.0, np.diff(energy, prepend=0.0))
     times_s = np.arange(1, len(grey)) / fps
     grid_s = np.arange(round(clip_s * RATE_HZ)) / RATE_HZ
-    return np.interp(grid_s, times_s, energy)
+    return np.interp(grid_s, times_s, rise)
 
 
 def onset_strength(audio: np.ndarray) -> np.ndarray:
@@ -69,7 +71,7 @@ class BaselineMethod:
         self.fps = float(min(max(fps, 10.0), 60.0))
 
     def prepare(self, windows: list[Window], pad_s: float) -> list[_State]:
-        return [_State(_standardise(motion_energy(w.frames, self.fps, self.clip_s)),
+        return [_State(_standardise(motion_onset(w.frames, self.fps, self.clip_s)),
                        _standardise(onset_strength(w.audio))) for w in windows]
 
     def curves(self, states: list[_State], shifts_ms: np.ndarray, pad_s: float) -> np.ndarray:

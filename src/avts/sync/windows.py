@@ -43,8 +43,10 @@ def plan_windows(span_start_s: float, span_s: float, clip_s: float, search_s: fl
 
 
 def group_segments(starts_s: np.ndarray, segment_s: float) -> list[np.ndarray]:
-    """Indices of consecutive windows grouped into stretches of about ``segment_s`` seconds."""
+    """Indices of consecutive windows split into ``round(span / segment_s)`` (at least one)
+    stretches of near-equal window counts, so no stretch is left with a stray window."""
     if len(starts_s) == 0:
         return []
-    keys = np.floor((starts_s - starts_s[0]) / segment_s + 1e-9).astype(int)
-    return [np.flatnonzero(keys == k) for k in np.unique(keys)]
+    span_s = float(starts_s[-1] - starts_s[0])
+    n_groups = min(len(starts_s), max(1, round(span_s / segment_s)))
+    return [g for g in np.array_split(np.arange(len(starts_s)), n_groups) if len(g)]
