@@ -301,7 +301,7 @@ def fix_offset(src: str | Path, dst: str | Path, offset_ms: float | None = None,
     then measured the same way and the residual offset reported. ``dst`` is written to a
     temporary file and renamed; it may never be ``src``.
     """
-    from avts.errors import CheckpointError, InconclusiveOffsetError
+    from avts.errors import AvtsError, CheckpointError, InconclusiveOffsetError
     from avts.media.remux import check_output_path, shift_audio, video_packets_identical
     from avts.types import FixResult
 
@@ -329,11 +329,16 @@ def fix_offset(src: str | Path, dst: str | Path, offset_ms: float | None = None,
                 "give the offset with --offset-ms instead of --auto")
         offset_ms = before.offset_ms
     shift_audio(src, dst, offset_ms)
-    after = measure_file(dst, "measuring the output") if measure else None
+    after, note = None, None
+    if measure:
+        try:
+            after = measure_file(dst, "measuring the output")
+        except AvtsError as err:  # dst is written and complete; only checking it failed
+            note = f"the corrected file could not be measured: {err}"
     return FixResult(src=src, dst=dst, applied_offset_ms=float(offset_ms),
                      measured_before=before, measured_after=after,
                      residual_offset_ms=None if after is None else after.offset_ms,
-                     video_packets_identical=video_packets_identical(src, dst))
+                     video_packets_identical=video_packets_identical(src, dst), note=note)
 
 
 SYNC_METHODS = ("avts", "baseline")

@@ -368,6 +368,8 @@ def _cmd_fix(args) -> None:
     print(f"wrote {result.dst}; video packets byte-identical to the input: {same}")
     if result.measured_after is not None:
         print(f"residual offset: {_describe_offset(result.measured_after)}")
+    elif result.note:
+        print(f"residual offset: not measured; {result.note}")
 
 
 def _cmd_bench_sync(args) -> None:

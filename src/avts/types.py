@@ -160,6 +160,7 @@ class FixResult(_ToDict):
     measured_after: SyncResult | None  # the measurement of ``dst``, None when not measured
     residual_offset_ms: float | None  # ``measured_after.offset_ms``: what is left
     video_packets_identical: bool  # dst's video packets are byte for byte those of src
+    note: str | None = None  # why measured_after is None although a measurement was asked for
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ def output_suffix(src: str | Path) -> str:
 
 
 def check_output_path(src: Path, dst: Path) -> None:
-    """Refuse an output that is the input (same path, link or inode) or cannot be created."""
+    """Refuse an output that is the input (same path, link or inode), cannot be created, or
+    has a suffix whose container this module does not write."""
     same = src.resolve() == dst.resolve()
     if not same and dst.exists():
         try:
@@ -120,6 +121,7 @@ def check_output_path(src: Path, dst: Path) -> None:
         raise OutputPathError(f"output {dst} is a folder; give a file name such as {dst}/out.mp4")
     if not dst.parent.is_dir():
         raise OutputPathError(f"output folder {dst.parent} does not exist; create it first")
+    _container_audio(dst)
 
 
 def _container_audio(dst: Path) -> tuple[frozenset[str], str]:
