@@ -86,3 +86,11 @@ def no_decode(monkeypatch):
     for module in (avts.data.dataset, avts.media, avts.media.read):
         monkeypatch.setattr(module, "read_video", refuse)
         monkeypatch.setattr(module, "read_audio", refuse)
+
+
+@pytest.fixture(scope="session")
+def random_checkpoint(tmp_path_factory) -> Path:
+    """A tiny two-stream checkpoint with seeded random weights (structure tests, not accuracy)."""
+    from downstream_media import make_checkpoint
+
+    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "random.pt", seed=0)

@@ -153,3 +153,18 @@ def write_rotated(path: Path, rotation_deg: int, n_frames: int = 10) -> Path:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         container.mux(stream.encode())
     return path
+
+
+def write_flash_click_at(path: Path, fps: float, sr_hz: int, flash_frames_at: list[int],
+                         duration_s: float) -> Path:
+    """Like ``write_flash_click`` with flashes (and clicks) at the given frame indices."""
+    n_frames = round(duration_s * fps)
+    frames = np.full((n_frames, *SIZE_HW, 3), 16, dtype=np.uint8)
+    frames[[i for i in flash_frames_at if i < n_frames]] = 240
+    audio = np.zeros(round(duration_s * sr_hz), dtype=np.float32)
+    n_click = max(1, round(CLICK_S * sr_hz))
+    burst = 0.8 * np.sin(2 * np.pi * 3000.0 * np.arange(n_click) / sr_hz)
+    for index in flash_frames_at:
+        at = round(index / fps * sr_hz)
+        audio[at : at + n_click] = burst[: max(0, len(audio) - at)]
+    return write_av(path, frames, fps, audio, sr_hz)

@@ -198,3 +198,153 @@ def test_a_device_this_machine_lacks_fails_before_any_decoding(synth_corpus, tmp
     assert main(argv) == 2
     assert "CUDA is not available on this machine" in _one_line_error(capsys)
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+
+
+# --- fix and bench-sync ---------------------------------------------------------------------
+
+_FLASHES = [10, 27, 41, 66, 80, 101, 119, 133]  # irregular, so no offset aliases another
+
+
+def _flash_clip(path, fps=25):
+    from media_synth import write_flash_click_at
+
+    return write_flash_click_at(path, fps, 16000, _FLASHES, 6.0)
+
+
+def _click_minus_flash_s(path, fps=25):
+    """Model-free offset: median time from each flash to the nearest click."""
+    import numpy as np
+    from media_synth import click_onsets_s, flash_instants_s
+
+    from avts.media import probe, read_audio, read_video
+
+    info = probe(path)
+    flashes = flash_instants_s(read_video(path, info.start_s, info.duration_s, fps, (48, 64)),
+                               fps, info.start_s)
+    clicks = np.array(click_onsets_s(read_audio(path, info.start_s, info.duration_s, 16000),
+                                     16000, info.start_s))
+    return float(np.median([clicks[np.argmin(np.abs(clicks - t))] - t for t in flashes]))
+
+
+@pytest.mark.parametrize("offset_ms", [200, -200])
+def test_fix_with_known_offset_lines_events_up(tmp_path, capsys, offset_ms):
+    from avts.media.remux import make_shifted_copy, video_packets_identical
+
+    clip = _flash_clip(tmp_path / "clip.mp4")
+    shifted = make_shifted_copy(clip, tmp_path / "shifted.mp4", offset_ms)
+    before = shifted.read_bytes()
+    fixed = tmp_path / "fixed.mp4"
+    assert main(["fix", str(shifted), "--out", str(fixed), "--offset-ms", str(offset_ms),
+                 "--method", "baseline"]) == 0
+    out = capsys.readouterr().out
+    moved = "advanced" if offset_ms > 0 else "delayed"
+    assert f"audio {moved} by 200.0 ms" in out
+    assert "byte-identical to the input: yes" in out and "residual offset:" in out
+    assert abs(_click_minus_flash_s(shifted) - offset_ms / 1000) < 0.002
+    assert abs(_click_minus_flash_s(fixed)) < 1 / 25
+    assert video_packets_identical(clip, fixed) and shifted.read_bytes() == before
+
+
+def test_fix_auto_measures_then_fixes_and_prints_json(tmp_path, capsys, monkeypatch):
+    from avts.media.remux import make_shifted_copy
+
+    clip = _flash_clip(tmp_path / "clip.mp4")
+    shifted = make_shifted_copy(clip, tmp_path / "shifted.mp4", 200)
+    fixed = tmp_path / "fixed.mkv"
+    assert main(["fix", str(shifted), "--out", str(fixed), "--auto", "--method", "baseline",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) >= {"src", "dst", "applied_offset_ms", "measured_before",
+                           "measured_after", "residual_offset_ms", "video_packets_identical"}
+    assert abs(result["applied_offset_ms"] - 200) < 40
+    assert result["measured_before"]["method"] == "baseline"
+    assert abs(result["residual_offset_ms"]) < 40 and result["video_packets_identical"]
+    assert abs(_click_minus_flash_s(fixed)) < 1 / 25
+
+
+def test_fix_without_a_model_stops_before_writing(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AVTS_CHECKPOINT", raising=False)
+    clip = _flash_clip(tmp_path / "clip.mp4")
+    assert main(["fix", str(clip), "--out", str(tmp_path / "out.mp4"), "--auto"]) == 2
+    assert "checkpoint" in _one_line_error(capsys)
+    assert main(["fix", str(clip), "--out", str(tmp_path / "out.mp4"), "--offset-ms", "80"]) == 2
+    assert "--no-measure" in _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+    assert main(["fix", str(clip), "--out", str(tmp_path / "out.mp4"), "--offset-ms", "80",
+                 "--no-measure"]) == 0
+    assert "residual" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "truncated", "no_audio", "short"])
+def test_fix_bad_input_is_one_line_exit_2_and_leaves_no_file(tmp_path, capsys, kind):
+    clip = _flash_clip(tmp_path / "clip.mp4")
+    bad = write_bad_files(tmp_path / "bad", clip)[kind]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code = main(["fix", str(bad), "--out", str(out_dir / "fixed.mp4"), "--offset-ms", "-120",
+                 "--method", "baseline"])
+    if kind == "short":  # 0.4 s: shifting works; measuring the result cannot, and says so
+        assert code == 0 and [p.name for p in out_dir.iterdir()] == ["fixed.mp4"]
+        assert "residual offset: not measured; the corrected file could not be measured" \
+            in capsys.readouterr().out
+        return
+    assert code == 2
+    assert bad.name in _one_line_error(capsys)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_fix_refuses_its_input_and_needs_an_offset(tmp_path, capsys):
+    clip = _flash_clip(tmp_path / "clip.mp4")
+    before = clip.read_bytes()
+    assert main(["fix", str(clip), "--out", str(clip), "--offset-ms", "40"]) == 2
+    assert "refusing to overwrite the input" in _one_line_error(capsys)
+    assert clip.read_bytes() == before
+    with pytest.raises(SystemExit) as exit_:
+        main(["fix", str(clip), "--out", str(tmp_path / "o.mp4")])
+    assert exit_.value.code == 2
+
+
+def test_bench_sync_baseline_on_flash_clips(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AVTS_CHECKPOINT", raising=False)
+    (tmp_path / "vids").mkdir()
+    _flash_clip(tmp_path / "vids" / "a.mp4")
+    _flash_clip(tmp_path / "vids" / "b.mp4", fps=30)
+    args = ["bench-sync", str(tmp_path / "vids"), "--offsets", "-200,0,120",
+            "--out", str(tmp_path / "copies")]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["methods"] == ["baseline"] and "left out" in result["notes"][0]
+    assert len(result["cases"]) == 6 and len(list((tmp_path / "copies").rglob("*.mp4"))) == 6
+    assert set(result["per_offset"]["baseline"]) == {"-200", "0", "+120"}
+    overall = result["overall"]["baseline"]
+    assert overall["within_2_frames"] >= 5 / 6 and overall["sign_accuracy"] == 1.0
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "baseline" in out and "all" in out and "note:" in out and "+120" in out
+
+
+def test_bench_sync_bad_requests_are_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AVTS_CHECKPOINT", raising=False)
+    (tmp_path / "empty").mkdir()
+    assert main(["bench-sync", str(tmp_path / "empty"), "--methods", "baseline"]) == 2
+    assert "no video files" in _one_line_error(capsys)
+    _flash_clip(tmp_path / "a.mp4")
+    assert main(["bench-sync", str(tmp_path / "a.mp4"), "--methods", "baseline,magic"]) == 2
+    assert "magic" in _one_line_error(capsys)
+    assert main(["bench-sync", str(tmp_path / "a.mp4"), "--methods", "avts"]) == 2
+    assert "--checkpoint" in _one_line_error(capsys)
+
+
+def test_fix_auto_refuses_an_inconclusive_measurement(tmp_path, capsys):
+    import numpy as np
+
+    from avts.media.write import write_av
+
+    still = write_av(tmp_path / "still.mp4", np.full((150, 48, 64, 3), 90, np.uint8), 25,
+                     np.zeros(96000, np.float32), 16000)
+    assert main(["fix", str(still), "--out", str(tmp_path / "out.mp4"), "--auto",
+                 "--method", "baseline"]) == 2
+    assert "inconclusive" in _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["still.mp4"]

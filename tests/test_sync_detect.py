@@ -3,7 +3,6 @@
 import math
 
 import pytest
-import torch
 from sync_media import write_audio_only, write_flash_click_offset
 
 import avts
@@ -36,21 +35,6 @@ def test_baseline_finds_known_offset_with_sign(clips, true_ms):
 def test_tolerances_change_the_verdict(clips):
     result = avts.detect_offset(clips[200], method="baseline", tolerance_late_ms=250)
     assert result.verdict == "in-sync" and result.tolerance_late_ms == 250
-
-
-@pytest.fixture(scope="module")
-def random_checkpoint(tmp_path_factory):
-    from avts.checkpoint import save_checkpoint
-    from avts.config import tiny
-    from avts.models.build import build_networks
-
-    cfg = tiny()
-    torch.manual_seed(0)
-    model, loss = build_networks(cfg)
-    path = tmp_path_factory.mktemp("ckpt") / "random.pt"
-    return save_checkpoint(path, {"config": cfg.to_dict(), "model": model.state_dict(),
-                                  "loss": loss.state_dict(), "threshold": 0.0, "epoch": 0,
-                                  "train_videos": [], "val_videos": []})
 
 
 def test_learned_method_structure(clips, random_checkpoint, monkeypatch):

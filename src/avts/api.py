@@ -536,3 +536,128 @@ def detect_offset(path: str | Path, checkpoint: str | Path | None = None, method
     model, cfg = loaded.model, loaded.config
     return detect(path, LearnedMethod(model, loaded.scorer, cfg.data.clip, cfg.data.mel),
                   options, progress)
+
+
+# --- fixing an offset, and benchmarking detection on shifted copies -----------------------
+
+if TYPE_CHECKING:
+    from avts.types import BenchSyncResult, FixResult
+
+
+def fix_offset(src: str | Path, dst: str | Path, offset_ms: float | None = None, *,
+               checkpoint: str | Path | None = None, method: str = "avts",
+               measure: bool = True, progress: StageProgress | None = None,
+               **sync_options) -> FixResult:
+    """Write ``dst``: ``src`` with its audio moved so that an offset of ``offset_ms`` is undone
+    (**positive: the audio is late** and is advanced; negative: it is early and is delayed
+    with silence). Video packets are copied bit-exactly; the duration is kept.
+
+    With ``offset_ms=None`` the offset is measured first with ``detect_offset`` (``method``,
+    ``checkpoint`` and ``sync_options`` are passed on); an inconclusive measurement raises
+    ``InconclusiveOffsetError`` and nothing is written. Unless ``measure=False``, ``dst`` is
+    then measured the same way and the residual offset reported. ``dst`` is written to a
+    temporary file and renamed; it may never be ``src``.
+    """
+    from avts.errors import AvtsError, CheckpointError, InconclusiveOffsetError
+    from avts.media.remux import check_output_path, shift_audio, video_packets_identical
+    from avts.types import FixResult
+
+    src, dst = Path(src), Path(dst)
+    check_output_path(src, dst)  # fail before a long measurement, not after it
+    measuring = offset_ms is None or measure
+    if measuring and method == "avts" and not _has_model(checkpoint):
+        # a missing model must stop us before anything is written, not after
+        raise CheckpointError(
+            "no model to measure with --method avts: pass --checkpoint FILE or set "
+            "AVTS_CHECKPOINT, use --method baseline, or give --offset-ms with --no-measure")
+
+    def measure_file(path: Path, stage: str):
+        return detect_offset(path, checkpoint=checkpoint, method=method,
+                             progress=_stage(progress, stage), **sync_options)
+
+    before = None
+    if offset_ms is None:
+        before = measure_file(src, "measuring the input")
+        if before.offset_ms is None or before.verdict == "inconclusive":
+            # a guess with little confidence behind it would make a good file worse
+            why = before.reason or f"confidence {before.confidence:.2f}"
+            raise InconclusiveOffsetError(
+                f"{src}: the offset measurement is inconclusive ({why}); nothing was written; "
+                "give the offset with --offset-ms instead of --auto")
+        offset_ms = before.offset_ms
+    shift_audio(src, dst, offset_ms)
+    after, note = None, None
+    if measure:
+        try:
+            after = measure_file(dst, "measuring the output")
+        except AvtsError as err:  # dst is written and complete; only checking it failed
+            note = f"the corrected file could not be measured: {err}"
+    return FixResult(src=src, dst=dst, applied_offset_ms=float(offset_ms),
+                     measured_before=before, measured_after=after,
+                     residual_offset_ms=None if after is None else after.offset_ms,
+                     video_packets_identical=video_packets_identical(src, dst), note=note)
+
+
+SYNC_METHODS = ("avts", "baseline")
+DEFAULT_BENCH_OFFSETS_MS = (-500, -200, -80, 0, 80, 200, 500)
+
+
+def bench_sync(data: str | Path, offsets_ms: Sequence[float] = DEFAULT_BENCH_OFFSETS_MS,
+               checkpoint: str | Path | None = None, methods: Sequence[str] = SYNC_METHODS,
+               out_dir: str | Path | None = None, progress: Progress | None = None,
+               **sync_options) -> BenchSyncResult:
+    """Shift in-sync videos (a folder, searched recursively, or one file) by each of
+    ``offsets_ms`` (positive: audio late), measure every copy with each method and score
+    the errors at each file's frame rate. Without a model the learned method is left out
+    (noted in the result). Copies go to ``out_dir``, or to a temporary folder removed after.
+    """
+    import tempfile
+
+    from avts.data.corpus import find_videos
+    from avts.eval.bench_sync import run_bench
+
+    data = Path(data)
+    videos = [data] if data.is_file() else find_videos(data) if data.is_dir() else []
+    if not videos:
+        raise DatasetError(f"{data}: no video files found (give a folder of in-sync videos)")
+    if not offsets_ms:
+        raise ConfigError("give at least one offset, e.g. --offsets -200,0,200")
+    methods, notes = _bench_methods(methods, checkpoint)
+
+    def detect(path: Path, method: str):
+        return detect_offset(path, checkpoint=checkpoint, method=method, **sync_options)
+
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        return run_bench(videos, offsets_ms, methods, detect, Path(out_dir), progress, notes)
+    with tempfile.TemporaryDirectory(prefix="avts-bench-") as tmp:
+        return run_bench(videos, offsets_ms, methods, detect, Path(tmp), progress, notes)
+
+
+def _has_model(checkpoint: str | Path | None) -> bool:
+    """Whether ``resolve_checkpoint`` finds a trained model (not "random", not nothing)."""
+    from avts.errors import CheckpointError
+
+    try:
+        return resolve_checkpoint(checkpoint) is not None
+    except CheckpointError:
+        return False
+
+
+def _bench_methods(methods: Sequence[str], checkpoint) -> tuple[list[str], list[str]]:
+    from avts.errors import CheckpointError
+
+    unknown = [m for m in methods if m not in SYNC_METHODS]
+    if unknown or not methods:
+        raise ConfigError(f"unknown sync method(s) {', '.join(unknown) or '(none given)'} "
+                          f"(known: {', '.join(SYNC_METHODS)})")
+    methods = list(dict.fromkeys(methods))
+    if "avts" in methods and not _has_model(checkpoint):
+        methods.remove("avts")
+        note = ("no model (--checkpoint, AVTS_CHECKPOINT or a packaged one): the learned "
+                "method was left out")
+        if not methods:
+            raise CheckpointError(f"{note}, and no other method was asked for; add "
+                                  "--methods baseline or pass --checkpoint FILE")
+        return methods, [note]
+    return methods, []

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from avts.api import DEMO_EVAL_VIDEOS, DEMO_TRAIN_VIDEOS
+from avts.api import DEFAULT_BENCH_OFFSETS_MS, DEMO_EVAL_VIDEOS, DEMO_TRAIN_VIDEOS
 
 EXIT_USER_ERROR = 2
 CPU_HINT_S = 30 * 60  # an epoch estimated longer than this on a CPU suggests the tiny preset
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", type=Path, nargs="+")
     p.add_argument("--json", action="store_true")
     _add_downstream_parsers(sub)
+    _add_fix_parsers(sub)
     return parser
 
 
@@ -141,11 +142,14 @@ def _add_sync_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _add_sync_options(p: argparse.ArgumentParser) -> None:
+def _add_sync_options(p: argparse.ArgumentParser, method: bool = True) -> None:
     p.add_argument("--checkpoint", type=Path, help="model for --method avts (default: "
                    "$AVTS_CHECKPOINT, else the model shipped with the package)")
-    p.add_argument("--method", choices=["avts", "baseline"], default="avts",
-                   help="avts: learned embeddings; baseline: audio onsets vs motion, no model")
+    if method:
+        p.add_argument("--method", choices=["avts", "baseline"], default="avts",
+                       help="avts: learned embeddings; baseline: audio onsets vs motion, no model")
+    else:
+        p.set_defaults(method=None)
     p.add_argument("--search-ms", type=float, default=1000.0,
                    help="search offsets from -N to +N ms (default 1000, at most 5000)")
     p.add_argument("--hop-s", type=float, help="seconds between analysis windows "
@@ -160,6 +164,60 @@ def _sync_kwargs(args) -> dict:
     return dict(checkpoint=args.checkpoint, method=args.method, search_ms=args.search_ms,
                 hop_s=args.hop_s, tolerance_early_ms=args.tolerance_early_ms,
                 tolerance_late_ms=args.tolerance_late_ms)
+
+
+_SIGN = "positive: audio late, a sound is heard after its event is seen; negative: audio early"
+
+
+def _add_fix_parsers(sub) -> None:
+    p = sub.add_parser(
+        "fix", help="write a copy with the audio moved to undo an offset (video bit-exact)",
+        description="Write OUT: VIDEO with its audio shifted (late audio advanced, early audio "
+        "delayed with silence), video packets copied bit-exactly, duration kept; then measure "
+        f"OUT again and print the residual offset. Offsets: {_SIGN}.")
+    p.add_argument("video", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="corrected file (never the input)")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--offset-ms", type=float, help=f"the offset to undo ({_SIGN})")
+    how.add_argument("--auto", action="store_true", help="measure the offset first, as `sync`")
+    p.add_argument("--no-measure", action="store_true",
+                   help="with --offset-ms: do not measure the corrected file")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    _add_sync_options(p)
+
+    p = sub.add_parser(
+        "bench-sync", help="offset detection accuracy on shifted copies of in-sync videos",
+        description="Copy in-sync videos with known offsets, measure each copy with each method "
+        f"and print the share within 1 and 2 frames and with the right sign. Offsets: {_SIGN}.")
+    p.add_argument("data", type=Path, help="folder of in-sync videos (recursive), or one file")
+    p.add_argument("--offsets", type=_float_list, default=list(DEFAULT_BENCH_OFFSETS_MS),
+                   help="comma-separated offsets in ms (default: %(default)s)")
+    p.add_argument("--methods", type=lambda text: [m for m in text.split(",") if m],
+                   default=["avts", "baseline"], help="comma-separated (default: avts,baseline; "
+                   "avts is left out without a model)")
+    p.add_argument("--out", type=Path, help="keep the shifted copies here (default: temporary)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    _add_sync_options(p, method=False)
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") \
+            from None
+
+
+def _glue_list_values(argv: list[str]) -> list[str]:
+    # "--offsets -500,-200" would be read as an unknown option "-500,-200"; "--offsets=-500,..."
+    # is not, so the value is glued to its option before argparse sees it.
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in ("--offsets", "--offset-ms") and arg.startswith("-"):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def _bar(desc: str, unit: str = "step", total: int | None = None):
@@ -438,16 +496,104 @@ def _cmd_sync(args) -> None:
     print(json.dumps(result.to_dict()) if args.json else _format_sync(result))
 
 
+def _detect_options(args) -> dict:
+    """``_sync_kwargs`` without the model choice, which fix and bench-sync pass themselves."""
+    return {k: v for k, v in _sync_kwargs(args).items() if k not in ("checkpoint", "method")}
+
+
+def _describe_offset(result) -> str:
+    if result.offset_ms is None:
+        return f"no estimate ({result.verdict}: {result.reason or 'too little signal'})"
+    ms = round(result.offset_ms, 1) + 0.0  # + 0.0 turns -0.0 into 0.0
+    late = "audio late" if ms > 0 else "audio early" if ms < 0 else "no offset"
+    return (f"{ms:+.1f} ms ({late}; {result.offset_frames:+.2f} frames at "
+            f"{result.fps:.3g} fps), {result.verdict}, confidence {result.confidence:.2f} "
+            f"[{result.method}]")
+
+
+def _cmd_fix(args) -> None:
+    from avts import api
+
+    bars = _StageBars()
+    result = api.fix_offset(args.video, args.out, None if args.auto else args.offset_ms,
+                            checkpoint=args.checkpoint, method=args.method,
+                            measure=not args.no_measure, progress=bars,
+                            **_detect_options(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    if result.measured_before is not None:
+        print(f"measured {result.src}: {_describe_offset(result.measured_before)}")
+    shift = result.applied_offset_ms
+    moved = "advanced" if shift > 0 else "delayed" if shift < 0 else "not moved"
+    print(f"applied: audio {moved} by {abs(shift):.1f} ms (undoing an offset of {shift:+.1f} ms)")
+    same = "yes" if result.video_packets_identical else "NO"
+    print(f"wrote {result.dst}; video packets byte-identical to the input: {same}")
+    if result.measured_after is not None:
+        print(f"residual offset: {_describe_offset(result.measured_after)}")
+    elif result.note:
+        print(f"residual offset: not measured; {result.note}")
+
+
+def _cmd_bench_sync(args) -> None:
+    from avts import api
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or _bar("measuring shifted copies", unit="copy", total=total)
+        bar.update(done - bar.n)
+
+    try:
+        result = api.bench_sync(args.data, args.offsets, checkpoint=args.checkpoint,
+                                methods=args.methods, out_dir=args.out, progress=progress,
+                                **_detect_options(args))
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    _print_bench(result)
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
+
+
+def _print_bench(result) -> None:
+    print(f"bench-sync: {len(result.files)} files x {len(result.offsets_ms)} offsets "
+          f"(positive = audio late); share of copies within 1 and 2 frames of the true offset, "
+          "share with the right sign, median |error|")
+    width = 30
+    print(f"{'offset':>8}" + "".join(f" | {m:^{width}}" for m in result.methods))
+    print(f"{'ms':>8}" + f" | {'<=1 fr':>7}{'<=2 fr':>7}{'sign':>6}{'med ms':>9} "
+          * len(result.methods))
+    rows = [(k, {m: result.per_offset[m][k] for m in result.methods})
+            for k in result.per_offset[result.methods[0]]] if result.methods else []
+    rows.append(("all", result.overall))
+    for key, scores in rows:
+        cells = []
+        for m in result.methods:
+            s = scores[m]
+            med = "-" if s.median_abs_error_ms is None else f"{s.median_abs_error_ms:.1f}"
+            cells.append(f" | {_pct(s.within_1_frame):>7}{_pct(s.within_2_frames):>7}"
+                         f"{_pct(s.sign_accuracy):>6}{med:>9} ")
+        print(f"{key:>8}" + "".join(cells))
+    for note in result.notes:
+        print(f"note: {note}")
 
 
 COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
             "synth": _cmd_synth, "probe": _cmd_probe, "embed": _cmd_embed,
             "probe-audio": _cmd_probe_audio, "finetune-video": _cmd_finetune_video,
-            "sync": _cmd_sync}
+            "sync": _cmd_sync, "fix": _cmd_fix, "bench-sync": _cmd_bench_sync}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_glue_list_values(sys.argv[1:] if argv is None
+                                                       else list(argv)))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from avts.errors import AvtsError

@@ -49,3 +49,11 @@ class TrainingDivergedError(AvtsError):
 
 class EmptyEpochError(AvtsError):
     """An epoch would train on nothing (no full batch, or no window decoded)."""
+
+
+class OutputPathError(AvtsError):
+    """An output path cannot be used: it is the input itself, a folder, or has no folder."""
+
+
+class InconclusiveOffsetError(AvtsError):
+    """An offset was needed (``fix --auto``) but the measurement found too little signal."""

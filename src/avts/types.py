@@ -245,3 +245,59 @@ class SyncResult(_ToDict):
         if self.offset_ms is None or self.offset_ms == 0:
             return None
         return "audio" if self.offset_ms > 0 else "video"
+
+
+@dataclass(frozen=True)
+class FixResult(_ToDict):
+    """``fix``: what was applied to write ``dst`` from ``src``, and what ``dst`` measures."""
+
+    src: Path
+    dst: Path
+    applied_offset_ms: float  # the offset undone (positive: late audio was advanced by it)
+    measured_before: SyncResult | None  # the measurement of ``src`` (with --auto), else None
+    measured_after: SyncResult | None  # the measurement of ``dst``, None when not measured
+    residual_offset_ms: float | None  # ``measured_after.offset_ms``: what is left
+    video_packets_identical: bool  # dst's video packets are byte for byte those of src
+    note: str | None = None  # why measured_after is None although a measurement was asked for
+
+
+@dataclass(frozen=True)
+class BenchSyncCase(_ToDict):
+    """One shifted copy measured by one method in ``bench-sync``."""
+
+    file: Path  # the in-sync original
+    copy: Path  # the shifted copy that was measured
+    true_offset_ms: float  # offset introduced (positive: audio late)
+    method: str
+    fps: float  # the original's measured frame rate; errors are scored in its frames
+    measured_offset_ms: float | None  # None when the method gave no estimate
+    error_ms: float | None  # measured - true
+    verdict: str | None
+    confidence: float | None
+    error: str | None = None  # one-line reason when the measurement failed
+
+
+@dataclass(frozen=True)
+class BenchSyncScore(_ToDict):
+    """Accuracy of one method over a set of shifted copies (a miss when no estimate)."""
+
+    n: int  # copies measured
+    within_1_frame: float | None  # share with |error| <= 1 frame (None when n == 0)
+    within_2_frames: float | None  # share with |error| <= 2 frames
+    sign_accuracy: float | None  # share of nonzero offsets whose sign was right
+    n_signed: int  # copies with a nonzero offset
+    n_failed: int  # copies without an estimate (inconclusive or error)
+    median_abs_error_ms: float | None
+
+
+@dataclass(frozen=True)
+class BenchSyncResult(_ToDict):
+    """``bench-sync``: scores per method, overall and per true offset, plus every case."""
+
+    offsets_ms: list[float]
+    methods: list[str]
+    files: list[Path]  # originals that were shifted and measured
+    overall: dict[str, BenchSyncScore]  # method -> score over every copy
+    per_offset: dict[str, dict[str, BenchSyncScore]]  # method -> "+200" -> score
+    cases: list[BenchSyncCase]
+    notes: list[str]  # e.g. a method left out for want of a checkpoint, files skipped

@@ -1,0 +1,132 @@
+"""bench-sync: how well offset detection recovers offsets that we introduce ourselves.
+
+In-sync videos are copied with their audio delayed by known amounts (``make_shifted_copy``:
+video packets untouched, positive offset = audio late), each copy is measured by every
+method, and the errors are scored at each file's own frame rate: the share of copies within
+one and within two frames of the true offset, and for nonzero offsets the share whose
+measured offset has the right sign. A method that gives no estimate (``offset_ms`` None, or
+an error) counts as a miss on every score.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avts.errors import AvtsError, MediaError
+from avts.media.probe import probe
+from avts.media.remux import make_shifted_copy, output_suffix
+from avts.types import BenchSyncCase, BenchSyncResult, BenchSyncScore
+
+log = logging.getLogger(__name__)
+
+Detect = Callable[[Path, str], Any]  # (file, method) -> SyncResult (``offset_ms``, ``verdict``...)
+Progress = Callable[[int, int], None]  # (measurements done, total)
+
+_FRAME_EPS = 1e-6  # an error of exactly one frame counts as within one frame
+
+
+def run_bench(videos: Sequence[Path], offsets_ms: Sequence[float], methods: Sequence[str],
+              detect: Detect, work_dir: Path, progress: Progress | None = None,
+              notes: Sequence[str] = ()) -> BenchSyncResult:
+    """Shift every video by every offset into ``work_dir``, measure each copy with each
+    method through ``detect``, and score the results (overall and per offset, per method)."""
+    notes = list(notes)
+    total = len(videos) * len(offsets_ms) * len(methods)
+    cases: list[BenchSyncCase] = []
+    used: list[Path] = []
+    for index, video in enumerate(videos):
+        try:
+            fps = _fps(video)
+            folder = work_dir / f"{index:03d}_{video.stem}"  # same-named files stay apart
+            copies = [(off, _shifted(video, folder, off)) for off in offsets_ms]
+        except MediaError as err:
+            notes.append(f"skipped {video}: {err}")
+            total -= len(offsets_ms) * len(methods)
+            continue
+        used.append(video)
+        for offset_ms, copy in copies:
+            for method in methods:
+                cases.append(_measure(detect, video, copy, offset_ms, method, fps))
+                if progress is not None:
+                    progress(len(cases), total)
+    return summarize(cases, offsets_ms, methods, used, notes)
+
+
+def summarize(cases: Sequence[BenchSyncCase], offsets_ms: Sequence[float],
+              methods: Sequence[str], files: Sequence[Path],
+              notes: Sequence[str] = ()) -> BenchSyncResult:
+    """Scores per method, overall and per true offset."""
+    overall = {m: score([c for c in cases if c.method == m]) for m in methods}
+    per_offset = {
+        m: {offset_key(o): score([c for c in cases if c.method == m and c.true_offset_ms == o])
+            for o in offsets_ms}
+        for m in methods
+    }
+    return BenchSyncResult(offsets_ms=[float(o) for o in offsets_ms], methods=list(methods),
+                           files=list(files), overall=overall, per_offset=per_offset,
+                           cases=list(cases), notes=list(notes))
+
+
+def score(cases: Sequence[BenchSyncCase]) -> BenchSyncScore:
+    """Shares within 1 and 2 frames, sign accuracy on nonzero offsets, median |error|."""
+    frames = [abs(c.error_ms) * c.fps / 1000.0 if c.error_ms is not None else math.inf
+              for c in cases]
+    signed = [c for c in cases if c.true_offset_ms != 0]
+    right_sign = [c for c in signed if c.measured_offset_ms is not None
+                  and np.sign(c.measured_offset_ms) == np.sign(c.true_offset_ms)]
+    errors = [abs(c.error_ms) for c in cases if c.error_ms is not None]
+    return BenchSyncScore(
+        n=len(cases),
+        within_1_frame=_share(sum(f <= 1 + _FRAME_EPS for f in frames), len(cases)),
+        within_2_frames=_share(sum(f <= 2 + _FRAME_EPS for f in frames), len(cases)),
+        sign_accuracy=_share(len(right_sign), len(signed)),
+        n_signed=len(signed),
+        n_failed=sum(c.measured_offset_ms is None for c in cases),
+        median_abs_error_ms=float(np.median(errors)) if errors else None,
+    )
+
+
+def offset_key(offset_ms: float) -> str:
+    """JSON key of an offset: ``"+200"``, ``"-80"``, ``"0"`` (``"+12.5"`` when fractional)."""
+    text = f"{offset_ms:+g}"
+    return "0" if float(offset_ms) == 0 else text
+
+
+def _share(k: int, n: int) -> float | None:
+    return k / n if n else None
+
+
+def _fps(video: Path) -> float:
+    info = probe(video)
+    if not info.video_fps:
+        raise MediaError(f"{video} has no measurable frame rate")
+    return float(info.video_fps)
+
+
+def _shifted(video: Path, folder: Path, offset_ms: float) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    dst = folder / f"{video.stem}_{offset_key(offset_ms)}ms{output_suffix(video)}"
+    return make_shifted_copy(video, dst, offset_ms)
+
+
+def _measure(detect: Detect, video: Path, copy: Path, offset_ms: float, method: str,
+             fps: float) -> BenchSyncCase:
+    try:
+        result = detect(copy, method)
+    except AvtsError as err:
+        log.warning("%s: %s failed: %s", copy, method, err)
+        return BenchSyncCase(file=video, copy=copy, true_offset_ms=float(offset_ms),
+                             method=method, fps=fps, measured_offset_ms=None, error_ms=None,
+                             verdict=None, confidence=None, error=str(err))
+    measured = result.offset_ms
+    return BenchSyncCase(
+        file=video, copy=copy, true_offset_ms=float(offset_ms), method=method, fps=fps,
+        measured_offset_ms=None if measured is None else float(measured),
+        error_ms=None if measured is None else float(measured) - float(offset_ms),
+        verdict=result.verdict, confidence=float(result.confidence))
