@@ -97,7 +97,8 @@ def train(args: argparse.Namespace) -> None:
         loss.backward()
         opt.step()
         step += 1
-        log.append((float(loss.detach()), float((logits.argmax(1) == spec.max_shift).float().mean())))
+        top1 = (logits.argmax(1) == spec.max_shift).float().mean()
+        log.append((float(loss.detach()), float(top1)))
         if step % 25 == 0:
             recent = np.mean(log[-25:], axis=0)
             print(json.dumps({"step": step, "s": round(time.perf_counter() - t0),
@@ -139,9 +140,9 @@ def search_offset(v: torch.Tensor | np.ndarray, a: torch.Tensor | np.ndarray) ->
     """Best lag in frames (audio later = positive) by mean similarity over the clip."""
     v, a = torch.as_tensor(v), torch.as_tensor(a)
     n = min(len(v), len(a))
-    idx = torch.arange(SEARCH, n - SEARCH)
-    if len(idx) < 10:
+    if n - 2 * SEARCH < 10:
         return None
+    idx = torch.arange(SEARCH, n - SEARCH)
     scores = [(v[idx] * a[idx + s]).sum(-1).mean() for s in range(-SEARCH, SEARCH + 1)]
     return int(torch.stack(scores).argmax()) - SEARCH
 
@@ -188,6 +189,13 @@ def pair_scores(steps: list[tuple], rng: np.random.Generator, n_each: int = 8,
     return np.array(scores), np.array(kinds)
 
 
+def pair_auc(scores: np.ndarray, kinds: np.ndarray) -> dict:
+    """Threshold-free: P(score of a positive > score of a negative), per negative kind."""
+    pos = scores[kinds == 0]
+    return {name: float((pos[:, None] > scores[kinds == k][None, :]).mean())
+            for k, name in ((1, "easy"), (2, "hard"), (3, "superhard"))}
+
+
 def evaluate(args: argparse.Namespace) -> None:
     saved = torch.load(args.ckpt, weights_only=True)
     targs = saved.get("args", {})
@@ -202,7 +210,9 @@ def evaluate(args: argparse.Namespace) -> None:
         v, a0 = clip_steps(model, clip["gray"], clip["audio"])
         steps.append((v, a0))
         for o in OFFSETS_MS:
-            _, a = clip_steps(model, clip["gray"][:1], shift_audio(clip["audio"], o))
+            shifted = torch.from_numpy(shift_audio(clip["audio"], o))[None]
+            with torch.no_grad():
+                a = model.audio_steps(mel_of(shifted))[0]
             lag = search_offset(v, a)
             if lag is not None:
                 results.append((clip["name"], o, lag))
@@ -214,6 +224,7 @@ def evaluate(args: argparse.Namespace) -> None:
     acc = accuracy_by_kind(es, ek, threshold)
     print(json.dumps({"ckpt": args.ckpt, "steps": saved.get("steps"),
                       "train_s": saved.get("train_s"), "offsets": offset_table(results),
+                      "raw": results, "pair_auc": pair_auc(es, ek),
                       "pairs": {"easy": acc.easy, "hard": acc.hard, "superhard": acc.superhard,
                                 "threshold": threshold}}, indent=1))
 
