@@ -67,7 +67,8 @@ def train(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     spec = MultiwaySpec(n_frames=args.frames, max_shift=args.max_shift)
-    clips = load_side(Path(args.cache), args.split, "train", args.input, args.size)
+    size = args.size + args.jitter if args.size else 0
+    clips = load_side(Path(args.cache), args.split, "train", args.input, size)
     clips = [c for c in clips if len(c["gray"]) >= spec.audio_frames]
     model = FrameSync(tuple(args.widths), args.embed_dim)
     if args.init:
@@ -85,10 +86,19 @@ def train(args: argparse.Namespace) -> None:
         items = draw_items(rng, lengths, args.batch, spec)
         cut = [cut_item(clips[c]["gray"], clips[c]["audio"], f0, spec) for c, f0 in items]
         video = torch.from_numpy(np.stack([v for v, _ in cut]))
+        if args.jitter:  # random crop of `size` from the `size + jitter` frames
+            dy, dx = (int(x) for x in rng.integers(0, args.jitter + 1, size=2))
+            video = video[..., dy:dy + args.size, dx:dx + args.size]
+        if args.mix > 0:  # another recording's sound underneath: sync must survive noise
+            others = draw_items(rng, lengths, args.batch, spec)
+            noise = [cut_item(clips[c]["gray"], clips[c]["audio"], f0, spec)[1] for c, f0 in others]
+            audio_mix = args.mix * np.stack(noise)
+        else:
+            audio_mix = 0.0
         if args.flip:
             flip = torch.from_numpy(rng.random(args.batch) < 0.5)
             video[flip] = video[flip].flip(-1)
-        audio = torch.from_numpy(np.stack([a for _, a in cut]))
+        audio = torch.from_numpy((np.stack([a for _, a in cut]) + audio_mix).astype(np.float32))
         v = model.video_steps(video_input(video))[:, spec.margin:spec.margin + spec.n_frames]
         a = model.audio_steps(mel_of(audio))[:, :spec.audio_frames]
         logits = window_logits(v, a, spec, wspec, args.win_stride, loss_fn)
@@ -189,6 +199,15 @@ def pair_scores(steps: list[tuple], rng: np.random.Generator, n_each: int = 8,
     return np.array(scores), np.array(kinds)
 
 
+def eval_clips(cache: Path, split: str, side: str, key: str, size: int, jitter: int) -> list:
+    """Clips as training saw them; with jitter, the centre crop of the jittered frames."""
+    clips = load_side(cache, split, side, key, size + jitter if size else 0)
+    h = jitter // 2
+    for clip in clips if jitter else ():
+        clip["gray"] = clip["gray"][:, h:h + size, h:h + size]
+    return clips
+
+
 def pair_auc(scores: np.ndarray, kinds: np.ndarray) -> dict:
     """Threshold-free: P(score of a positive > score of a negative), per negative kind."""
     pos = scores[kinds == 0]
@@ -203,10 +222,11 @@ def evaluate(args: argparse.Namespace) -> None:
     model.load_state_dict(saved["model"])
     model.eval()
     key, size = targs.get("input", "crop"), targs.get("size", 0)
+    jitter = targs.get("jitter", 0)
     cache = Path(args.cache)
     rng = np.random.default_rng(0)
     results, steps = [], []
-    for clip in load_side(cache, args.split, "eval", key, size):
+    for clip in eval_clips(cache, args.split, args.side, key, size, jitter)[::args.every]:
         v, a0 = clip_steps(model, clip["gray"], clip["audio"])
         steps.append((v, a0))
         for o in OFFSETS_MS:
@@ -217,7 +237,7 @@ def evaluate(args: argparse.Namespace) -> None:
             if lag is not None:
                 results.append((clip["name"], o, lag))
     train_steps = [clip_steps(model, c["gray"], c["audio"])
-                   for c in load_side(cache, args.split, "train", key, size)[::6]]
+                   for c in eval_clips(cache, args.split, "train", key, size, jitter)[::6]]
     ts, tk = pair_scores(train_steps, rng)
     threshold = choose_threshold(ts, tk, ("easy", "hard"))
     es, ek = pair_scores(steps, rng)
@@ -265,6 +285,8 @@ def main() -> None:
     p.add_argument("--ckpt")
     p.add_argument("--init")
     p.add_argument("--input", default="crop", choices=("crop", "full"))
+    p.add_argument("--side", default="eval", help="eval: which clips (train: a diagnostic)")
+    p.add_argument("--every", type=int, default=1, help="eval every n-th clip")
     p.add_argument("--size", type=int, default=0, help="resize the cached crops (0: keep)")
     p.add_argument("--minutes", type=float, default=20)
     p.add_argument("--batch", type=int, default=16)
@@ -277,8 +299,20 @@ def main() -> None:
     p.add_argument("--temperature", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--flip", action="store_true")
+    p.add_argument("--jitter", type=int, default=0, help="random crop margin in pixels")
+    p.add_argument("--mix", type=float, default=0.0, help="level of another clip's audio mixed in")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--config", help="YAML of these options (configs/real.yaml); flags override")
     args = p.parse_args()
+    if args.config:
+        import yaml
+
+        given = yaml.safe_load(Path(args.config).read_text()) or {}
+        unknown = set(given) - set(vars(args))
+        if unknown:
+            p.error(f"{args.config}: unknown options {sorted(unknown)}")
+        p.set_defaults(**given)
+        args = p.parse_args()
     {"train": train, "eval": evaluate, "baseline": baseline}[args.cmd](args)
 
 
