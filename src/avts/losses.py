@@ -134,3 +134,29 @@ def build_loss(
     if name == "infonce":
         return InfoNCELoss(temperature)
     raise ValueError(f"unknown loss {name!r} (known: {', '.join(LOSS_NAMES)})")
+
+
+class MultiwayLoss(nn.Module):
+    """Multi-way matching (Chung et al. 2019, "Perfect match"): for one video window, pick the
+    in-sync audio among K time-shifted audio windows of the SAME video.
+
+    ``forward(fv (B, D), fa (B, K, D), target (B,) long)``: logits are cosine similarities over
+    ``temperature``, cross-entropy on the index of the true shift. Every candidate comes from the
+    same recording, so what the speaker looks or sounds like cannot tell them apart: only timing
+    can (the pairwise losses above can be solved by identity alone).
+    """
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        super().__init__()
+        self.temperature = temperature
+
+    def logits(self, fv: torch.Tensor, fa: torch.Tensor) -> torch.Tensor:
+        v = F.normalize(fv, dim=-1).unsqueeze(1)  # (B, 1, D)
+        a = F.normalize(fa, dim=-1)  # (B, K, D)
+        return (v * a).sum(dim=-1) / self.temperature  # (B, K)
+
+    def forward(self, fv: torch.Tensor, fa: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self.logits(fv, fa), target)
+
+    def pair_score(self, fv: torch.Tensor, fa: torch.Tensor) -> torch.Tensor:
+        return F.cosine_similarity(fv, fa, dim=1)  # (B,)

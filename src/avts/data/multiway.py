@@ -1,0 +1,74 @@
+"""Samples for multi-way matching: one video segment and the audio around it, same recording.
+
+Everything is on the video frame grid (``fps``): an item is a clip index and a first frame
+``f0``; the video segment is frames ``[f0 - margin, f0 + n_frames + margin)`` and the audio
+segment covers frames ``[f0 - max_shift - margin, f0 + n_frames + max_shift + margin)``, so a
+network that keeps the time axis at the frame rate sees every candidate shift in
+``-max_shift..+max_shift`` frames in one pass (slice its audio features), with ``margin``
+frames of context on both ends that are never scored (no padding edges in the candidates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MultiwaySpec:
+    n_frames: int = 25  # scored video frames per item
+    max_shift: int = 15  # candidate shifts -max_shift..+max_shift frames (31 at 15)
+    margin: int = 4  # context frames on both ends, never scored
+    samples_per_frame: int = 640  # audio samples per video frame (16 kHz / 25 fps)
+
+    @property
+    def n_candidates(self) -> int:
+        return 2 * self.max_shift + 1
+
+    @property
+    def video_frames(self) -> int:
+        return self.n_frames + 2 * self.margin
+
+    @property
+    def audio_frames(self) -> int:
+        return self.n_frames + 2 * (self.max_shift + self.margin)
+
+
+def min_clip_frames(spec: MultiwaySpec) -> int:
+    """Frames a clip needs to give at least one item."""
+    return spec.audio_frames
+
+
+def draw_items(rng: np.random.Generator, clip_frames: list[int], n: int,
+               spec: MultiwaySpec) -> list[tuple[int, int]]:
+    """``n`` (clip index, f0) pairs; clips drawn in proportion to their usable length."""
+    lead = spec.max_shift + spec.margin
+    room = np.array([max(0, c - spec.audio_frames + 1) for c in clip_frames], dtype=np.float64)
+    if room.sum() <= 0:
+        raise ValueError(f"no clip is long enough ({spec.audio_frames} frames needed)")
+    clips = rng.choice(len(clip_frames), size=n, p=room / room.sum())
+    return [(int(c), lead + int(rng.integers(0, room[c]))) for c in clips]
+
+
+def cut_item(frames: np.ndarray, audio: np.ndarray, f0: int,
+             spec: MultiwaySpec) -> tuple[np.ndarray, np.ndarray]:
+    """Video (video_frames, ...) and audio (audio_frames * samples_per_frame,) of one item.
+
+    Audio past the end of the track (a slightly short track) is zero-padded.
+    """
+    video = frames[f0 - spec.margin:f0 + spec.n_frames + spec.margin]
+    first = (f0 - spec.max_shift - spec.margin) * spec.samples_per_frame
+    n = spec.audio_frames * spec.samples_per_frame
+    piece = audio[max(0, first):first + n]
+    if len(piece) < n:
+        piece = np.pad(piece, (0, n - len(piece)))
+    return video, piece
+
+
+def candidate_windows(audio_feats, spec: MultiwaySpec):
+    """Audio features at the frame rate ``(B, audio_frames, D)`` -> ``(B, K, n_frames, D)``:
+    candidate k is shift ``k - max_shift`` frames; the true one (shift 0) is ``max_shift``."""
+    inner = audio_feats[:, spec.margin:audio_feats.shape[1] - spec.margin]  # (B, T + 2S, D)
+    windows = inner.unfold(1, spec.n_frames, 1)  # (B, K, D, n_frames)
+    return windows.transpose(2, 3)

@@ -1,0 +1,45 @@
+import numpy as np
+import torch
+
+from avts.data.multiway import MultiwaySpec, candidate_windows, cut_item, draw_items
+from avts.losses import MultiwayLoss
+from avts.models.framesync import FrameSync, video_input
+
+
+def test_items_fit_and_true_candidate_is_the_aligned_audio():
+    spec = MultiwaySpec(n_frames=5, max_shift=3, margin=1, samples_per_frame=4)
+    rng = np.random.default_rng(0)
+    items = draw_items(rng, [40, 12, 20], 50, spec)
+    assert all(c != 1 for c, _ in items)  # 12 frames < the 13 an item needs
+    frames = np.arange(40)[:, None]  # frame i holds i
+    audio = np.repeat(np.arange(40), 4).astype(np.float32)  # samples of frame i hold i
+    for clip, f0 in items:
+        if clip != 0:
+            continue
+        video, piece = cut_item(frames, audio, f0, spec)
+        assert video.shape[0] == spec.video_frames and video[spec.margin, 0] == f0
+        feats = torch.from_numpy(piece.reshape(-1, 4)[:, :1])[None]  # (1, audio_frames, 1)
+        windows = candidate_windows(feats, spec)  # (1, K, n_frames, 1)
+        assert windows.shape == (1, spec.n_candidates, 5, 1)
+        assert windows[0, spec.max_shift, 0, 0] == f0  # shift 0 starts where the video does
+        assert windows[0, 0, 0, 0] == f0 - spec.max_shift
+
+
+def test_multiway_loss_prefers_the_matching_candidate():
+    fv = torch.tensor([[1.0, 0.0]])
+    good = torch.tensor([[[0.0, 1.0], [1.0, 0.0], [0.0, -1.0]]])  # true index 1 matches
+    bad = good[:, [1, 0, 2]]
+    loss = MultiwayLoss(0.1)
+    target = torch.tensor([1])
+    assert loss(fv, good, target) < 0.01 < loss(fv, bad, target)
+
+
+def test_framesync_keeps_the_frame_rate():
+    torch.manual_seed(0)
+    model = FrameSync(widths=(4, 4, 4, 4), embed_dim=8).eval()
+    video = video_input(torch.randint(0, 255, (2, 9, 48, 48)))
+    v = model.video_steps(video)
+    a = model.audio_steps(torch.randn(2, 1, 40, 36))
+    assert v.shape == (2, 9, 8) and a.shape == (2, 9, 8)
+    w = FrameSync.window_embedding(v)
+    assert torch.allclose(w.norm(dim=1), torch.ones(2))
