@@ -302,7 +302,7 @@ def main() -> None:
     p.add_argument("--jitter", type=int, default=0, help="random crop margin in pixels")
     p.add_argument("--mix", type=float, default=0.0, help="level of another clip's audio mixed in")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--config", help="YAML of these options (configs/real.yaml); flags override")
+    p.add_argument("--config", help="YAML of these options (scripts/real_lab.yaml); flags override")
     args = p.parse_args()
     if args.config:
         import yaml
