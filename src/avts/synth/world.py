@@ -294,15 +294,19 @@ EVENT_COLUMNS = ("file", "time_s", "class", "visible", "kind")
 
 
 def synthesize(out_dir: str | Path, num_videos: int, seed: int, cfg: SynthConfig = SynthConfig(),
-               progress: Callable[[int, int], None] | None = None) -> list[Path]:
+               progress: Callable[[int, int], None] | None = None,
+               processes: int | None = None) -> list[Path]:
     """Write ``num_videos`` videos ``synth_XXXX.mp4`` plus ``labels.csv`` and ``events.csv``.
 
     ``progress(done, total)`` is called after each video. Returns the video paths in order.
+    ``processes``: how many processes render and encode (None: one per CPU core, but at least
+    8 videos each); the files are the same whatever the number.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths, label_rows, event_rows = [], [], []
-    for i, (path, label_row, rows) in enumerate(_write_all(out_dir, num_videos, seed, cfg)):
+    written = _write_all(out_dir, num_videos, seed, cfg, processes)
+    for i, (path, label_row, rows) in enumerate(written):
         paths.append(path)
         label_rows.append(label_row)
         event_rows.extend(rows)
@@ -323,17 +327,19 @@ def _write_one(out_dir: Path, seed: int, i: int, cfg: SynthConfig) -> _Written:
     return path, _label_row(path.name, video, cfg), [_event_row(path.name, e) for e in video.events]
 
 
-def _write_all(out_dir: Path, num_videos: int, seed: int, cfg: SynthConfig) -> Iterator[_Written]:
-    """Videos in index order, rendered and encoded by one process per CPU core (each video
+def _write_all(out_dir: Path, num_videos: int, seed: int, cfg: SynthConfig,
+               processes: int | None) -> Iterator[_Written]:
+    """Videos in index order, rendered and encoded by ``processes`` processes (each video
     depends only on ``(seed, i)``, so the files are the same as from one process)."""
-    n_procs = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else os.cpu_count() or 1, num_videos // _MIN_VIDEOS_PER_PROCESS)
-    if n_procs < 2:
+    n_procs = processes if processes is not None else min(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        num_videos // _MIN_VIDEOS_PER_PROCESS)
+    if min(n_procs, num_videos) < 2:
         yield from (_write_one(out_dir, seed, i, cfg) for i in range(num_videos))
         return
     # "spawn": the caller may hold torch's thread pools, which a forked child must not inherit.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(n_procs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(min(n_procs, num_videos), mp_context=ctx) as pool:
         yield from pool.map(_write_one, repeat(out_dir), repeat(seed), range(num_videos),
                             repeat(cfg))
 
