@@ -15,6 +15,7 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +23,13 @@ import torch
 
 from avts.api import DEMO_EVAL_VIDEOS, DEMO_TRAIN_VIDEOS
 from avts.config import Config, apply_overrides, tiny
-from avts.data.corpus import index_corpus
 from avts.data.curriculum import NegativeMix
-from avts.data.dataset import ClipStore, PairDataset, collate_pairs
-from avts.data.pairs import draw_pairs, min_duration_for
+from avts.data.dataset import PairDataset, collate_pairs
+from avts.data.pairs import draw_pairs
+from avts.data.prepare import index_for, load_store
 from avts.features.audio import log_mel
+from avts.models.build import build_networks
 from avts.synth import synthesize
-from avts.train.trainer import build_networks
 
 
 def _cpu_s(fn, repeat: int = 1) -> float:
@@ -42,13 +43,15 @@ def data_costs(cfg: Config, n_videos: int, n_items: int = 256) -> dict[str, floa
     """CPU-seconds per video (synthesis, probe, preload) and per pair (loader, of it log-mel)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        per = {"synthesize_per_video": _cpu_s(lambda: synthesize(folder, n_videos, 0)) / n_videos}
-        min_s = min_duration_for(cfg.data.clip.duration_s, cfg.data.pairs)
+        # One process, so that process_time sees all of it (the demo uses one per core).
+        per = {"synthesize_per_video": _cpu_s(
+            lambda: synthesize(folder, n_videos, 0, processes=1)) / n_videos}
+        cfg = replace(cfg, data=replace(cfg.data, cache_dir=str(folder / "cache"), preload=True))
         t0 = time.process_time()
-        index = index_corpus(folder, min_s, cache_dir=folder / "cache")
+        index = index_for(folder, cfg)
         per["probe_per_video"] = (time.process_time() - t0) / n_videos
         t0 = time.process_time()
-        store = ClipStore(index.videos, cfg.data.clip, cfg.data.mel.sr_hz)
+        store = load_store(index.videos, cfg)
         per["preload_per_video"] = (time.process_time() - t0) / n_videos
         pairs = draw_pairs(np.random.default_rng(0), store.spans, n_items,
                            NegativeMix(0.5, 0.5, 0.0), 0.5, cfg.data.clip.duration_s,
@@ -70,7 +73,7 @@ def step_costs(cfg: Config, steps: int) -> dict[str, float]:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
     clip, mel, b = cfg.data.clip, cfg.data.mel, cfg.train.batch_size
     video = torch.randn(b, 3, clip.n_frames, clip.height, clip.width)
-    audio = torch.randn(b, 1, mel.n_mels, 1 + round(clip.duration_s * mel.sr_hz) // mel.hop_samples)
+    audio = torch.randn(b, 1, mel.n_mels, mel.n_frames(round(clip.duration_s * mel.sr_hz)))
     y, groups = (torch.arange(b) % 2).float(), torch.arange(b)
 
     def train_step() -> None:

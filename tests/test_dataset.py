@@ -41,7 +41,8 @@ def test_items_have_the_model_input_shapes_and_kind_codes(synth_corpus, tmp_path
     for i, pair in enumerate(pairs):
         item = dataset[i]
         assert int(item["kind"]) == kind_code(pair.kind) == i
-        assert item["video"].shape == (3, cfg.data.clip.n_frames, 48, 48)
+        assert item["video"].shape == (3, cfg.data.clip.n_frames, cfg.data.clip.height,
+                                      cfg.data.clip.width)
         assert item["audio"].shape == (1, cfg.data.mel.n_mels, cfg.data.mel.n_frames(n_samples))
 
 
