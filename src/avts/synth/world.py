@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -299,8 +300,8 @@ def synthesize(out_dir: str | Path, num_videos: int, seed: int, cfg: SynthConfig
     """Write ``num_videos`` videos ``synth_XXXX.mp4`` plus ``labels.csv`` and ``events.csv``.
 
     ``progress(done, total)`` is called after each video. Returns the video paths in order.
-    ``processes``: how many processes render and encode (None: one per CPU core, but at least
-    8 videos each); the files are the same whatever the number.
+    ``processes``: how many processes render and encode on Linux (None: one per CPU core, but
+    at least 8 videos each; elsewhere one); the files are the same whatever the number.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -334,11 +335,13 @@ def _write_all(out_dir: Path, num_videos: int, seed: int, cfg: SynthConfig,
     n_procs = processes if processes is not None else min(
         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
         num_videos // _MIN_VIDEOS_PER_PROCESS)
-    if min(n_procs, num_videos) < 2:
+    if min(n_procs, num_videos) < 2 or sys.platform != "linux":
         yield from (_write_one(out_dir, seed, i, cfg) for i in range(num_videos))
         return
-    # "spawn": the caller may hold torch's thread pools, which a forked child must not inherit.
-    ctx = multiprocessing.get_context("spawn")
+    # "fork" (Linux only; unsafe on macOS): unlike "spawn", children never re-run the caller's
+    # script, which breaks one without an ``if __name__ == "__main__"`` guard. They run numpy
+    # and PyAV only, never the torch thread pools the parent may hold.
+    ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(min(n_procs, num_videos), mp_context=ctx) as pool:
         yield from pool.map(_write_one, repeat(out_dir), repeat(seed), range(num_videos),
                             repeat(cfg))
