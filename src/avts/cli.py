@@ -227,6 +227,25 @@ def _bar(desc: str, unit: str = "step", total: int | None = None):
     return tqdm(desc=desc, unit=unit, total=total, leave=False, disable=not sys.stderr.isatty())
 
 
+class _CountBar:
+    """A ``progress(done, total)`` callback drawing one bar, opened on first use; a context
+    manager so that the bar is closed however the work ends."""
+
+    def __init__(self, desc: str, unit: str) -> None:
+        self.desc, self.unit, self.bar = desc, unit, None
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar = self.bar or _bar(self.desc, unit=self.unit, total=total)
+        self.bar.update(done - self.bar.n)
+
+    def __enter__(self) -> _CountBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 class _StageBars:
     """One tqdm bar per named stage (synthesizing, probing, loading), on a terminal only."""
 
@@ -484,16 +503,8 @@ def _format_sync(r) -> str:
 def _cmd_sync(args) -> None:
     from avts import api
 
-    bar = _bar("windows", unit="window")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
+    with _CountBar("windows", "window") as progress:
         result = api.detect_offset(args.video, progress=progress, **_sync_kwargs(args))
-    finally:
-        bar.close()
     print(json.dumps(result.to_dict()) if args.json else _format_sync(result))
 
 
@@ -539,20 +550,10 @@ def _cmd_fix(args) -> None:
 def _cmd_bench_sync(args) -> None:
     from avts import api
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or _bar("measuring shifted copies", unit="copy", total=total)
-        bar.update(done - bar.n)
-
-    try:
+    with _CountBar("measuring shifted copies", "copy") as progress:
         result = api.bench_sync(args.data, args.offsets, checkpoint=args.checkpoint,
                                 methods=args.methods, out_dir=args.out, progress=progress,
                                 **_detect_options(args))
-    finally:
-        if bar is not None:
-            bar.close()
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -604,19 +605,9 @@ def _add_scan_parser(sub) -> None:
 def _cmd_scan(args) -> None:
     from avts import api
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        bar = bar or _bar("scanning", unit="file", total=total)
-        bar.update(done - bar.n)
-
-    try:
+    with _CountBar("scanning", "file") as progress:
         summary = api.scan(args.paths, args.out, jobs=args.jobs, csv=args.csv,
                            progress=progress, **_sync_kwargs(args))
-    finally:
-        if bar is not None:
-            bar.close()
     counts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.items()) or "none measured"
     print(f"scanned {summary.n_measured + summary.n_errors} of {summary.n_files} files in "
           f"{summary.elapsed_s:.1f} s: {counts}; {summary.n_errors} errors; "

@@ -8,12 +8,11 @@ zero-padded (audio) or holding the last frame (video), so that short sounds stil
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import av
 import numpy as np
 
-from avts.media import sample_window
+from avts.media import resample_mono, sample_window
 
 
 def window_starts_s(duration_s: float, window_s: float, hop_s: float) -> np.ndarray:
@@ -49,14 +48,7 @@ def resample_audio(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     if from_hz == to_hz or samples.size == 0:
         return samples
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=to_hz)
-    frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
-    frame.sample_rate = from_hz
-    frame.pts = 0
-    frame.time_base = Fraction(1, from_hz)
-    out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+    return resample_mono(samples, from_hz, to_hz)
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:

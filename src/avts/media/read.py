@@ -78,7 +78,7 @@ def read_audio(path: str | Path, start_s: float, duration_s: float | None, sr_hz
     except _SeekMissed:
         native, native_start_s, native_sr_hz = _decode_mono(path, start_s, end_s, seek=False)
     if native_sr_hz != sr_hz and native.size:
-        native = _resample(native, native_sr_hz, sr_hz)
+        native = resample_mono(native, native_sr_hz, sr_hz)
     offset = round((start_s - native_start_s) * sr_hz)
     out, n_covered = sample_window(native, offset, n_out)
     _check_coverage(path, "audio", start_s, duration_s, n_covered, n_out)
@@ -306,7 +306,8 @@ def _assemble(chunks: list[tuple[float, np.ndarray, int]]) -> tuple[np.ndarray, 
     return np.concatenate(pieces), start_s, sr_hz
 
 
-def _resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+def resample_mono(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+    """Mono float32 samples resampled with FFmpeg's resampler (files and arrays alike)."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=to_hz)
     frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
     frame.sample_rate = from_hz
