@@ -1,7 +1,6 @@
-"""Shifted copies of in-sync videos, by remuxing (no re-encoding): a stand-in for
-``avts.media.remux`` until that lands. Positive ``offset_ms`` makes the audio late: the audio
-packets are delayed; a negative offset delays the video packets instead, so that no
-timestamp becomes negative."""
+"""Test media for the sync benchmarks: shifted copies come from ``avts.media.remux``
+(``make_shifted_copy``: positive = audio late); this adds mismatched copies, the video of one
+file with the audio of another, by remuxing packets (no re-encoding)."""
 
 from __future__ import annotations
 
@@ -9,24 +8,9 @@ from pathlib import Path
 
 import av
 
+from avts.media.remux import make_shifted_copy
 
-def write_shifted(src: str | Path, dst: str | Path, offset_ms: float) -> Path:
-    with av.open(str(src)) as inp, av.open(str(dst), mode="w") as out:
-        vin, ain = inp.streams.video[0], inp.streams.audio[0]
-        vout = out.add_stream_from_template(vin)
-        aout = out.add_stream_from_template(ain)
-        delayed = ain if offset_ms > 0 else vin
-        streams = {vin.index: vout, ain.index: aout}
-        for packet in inp.demux(vin, ain):
-            if packet.dts is None:
-                continue
-            if packet.stream is delayed:
-                delta = round(abs(offset_ms) / 1000.0 / float(packet.time_base))
-                packet.pts = None if packet.pts is None else packet.pts + delta
-                packet.dts += delta
-            packet.stream = streams[packet.stream.index]
-            out.mux(packet)
-    return Path(dst)
+write_shifted = make_shifted_copy  # the name older scripts import
 
 
 def write_mismatched(video_src: str | Path, audio_src: str | Path, dst: str | Path) -> Path:

@@ -8,7 +8,9 @@ seconds per wall second, and per CPU second) and peak resident memory (``ru_maxr
     python benchmarks/sync_speed.py [--minutes 10] [--checkpoint C] [--threads 2]
 
 Without ``--checkpoint`` the learned method runs a randomly initialised tiny model: its speed
-does not depend on the weights.
+does not depend on the weights (its offset and verdict do: pass a trained checkpoint, e.g. a
+25 fps tiny model, to see them right). The 1-minute load average before and after each run is
+recorded, since wall time on a shared machine depends on the neighbours.
 """
 
 from __future__ import annotations
@@ -115,10 +117,13 @@ def main() -> None:
               "threads": args.threads, "checkpoint": str(ckpt)}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     for method in args.methods.split(","):
+        load_before = os.getloadavg()[0]
         out = subprocess.run([sys.executable, "-c", _CHILD, str(video), method,
                               str(ckpt) if method == "avts" else "", str(args.threads)],
                              capture_output=True, text=True, env=env, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
+        # the machine may be shared: the 1-minute load average beside each timing says how much
+        result["loadavg_1min_before_after"] = [load_before, os.getloadavg()[0]]
         result["realtime_factor"] = report["media_s"] / result["wall_s"]
         # on a shared machine wall time depends on the neighbours; CPU seconds do not
         result["realtime_factor_per_cpu_s"] = report["media_s"] / result["cpu_s"]

@@ -13,8 +13,11 @@ from avts.media.write import write_av
 
 def write_flash_click_offset(path: Path, offset_ms: float, duration_s: float = 8.0,
                              fps: float = 25.0, sr_hz: int = 16000, seed: int = 0, *,
-                             silent: bool = False, still: bool = False) -> Path:
-    """Positive ``offset_ms``: each click comes after its flash (the audio is late)."""
+                             silent: bool = False, still: bool = False,
+                             drift: float = 0.0) -> Path:
+    """Positive ``offset_ms``: each click comes after its flash (the audio is late). With
+    ``drift`` the flash at ``t`` clicks at ``t * (1 + drift) + offset``: the audio falls
+    behind linearly, by ``drift * 60000`` ms per minute."""
     rng = np.random.default_rng(seed)
     n_frames = round(duration_s * fps)
     frames = np.full((n_frames, 48, 64, 3), 20, np.uint8)
@@ -29,7 +32,7 @@ def write_flash_click_offset(path: Path, offset_ms: float, duration_s: float = 8
             frames[i] = 230
             if i + 1 < n_frames:
                 frames[i + 1] = 120
-        at = round((i / fps + offset_ms / 1000.0) * sr_hz)
+        at = round((i / fps * (1.0 + drift) + offset_ms / 1000.0) * sr_hz)
         if not silent and 0 <= at < audio.size - burst.size:
             audio[at : at + burst.size] += burst
         t += rng.uniform(0.3, 0.9)

@@ -24,7 +24,7 @@ def test_preloaded_and_on_demand_windows_agree(synth_corpus, tmp_path):
     frames_pre, snap_s = pre.video(1, start_s)
     frames_lazy, _ = lazy.video(1, start_s)
     assert abs(snap_s) < 1e-9
-    assert frames_pre.shape == frames_lazy.shape == (pre.clip.n_frames, 48, 48, 3)
+    assert frames_pre.shape == frames_lazy.shape == (pre.clip.n_frames, 40, 40, 3)
     assert np.abs(frames_pre.astype(int) - frames_lazy.astype(int)).mean() < 2.0
     np.testing.assert_allclose(pre.audio(1, start_s), lazy.audio(1, start_s), atol=2e-3)
 
@@ -41,7 +41,8 @@ def test_items_have_the_model_input_shapes_and_kind_codes(synth_corpus, tmp_path
     for i, pair in enumerate(pairs):
         item = dataset[i]
         assert int(item["kind"]) == kind_code(pair.kind) == i
-        assert item["video"].shape == (3, cfg.data.clip.n_frames, 48, 48)
+        assert item["video"].shape == (3, cfg.data.clip.n_frames, cfg.data.clip.height,
+                                      cfg.data.clip.width)
         assert item["audio"].shape == (1, cfg.data.mel.n_mels, cfg.data.mel.n_frames(n_samples))
 
 

@@ -43,8 +43,8 @@ def test_paper_model_shapes_on_small_input() -> None:
 def test_tiny_model_shapes() -> None:
     model = build_model(TINY.model, TINY.data.clip, TINY.data.mel).eval()
     video, audio = model.example_inputs(3)
-    assert video.shape == (3, 3, TINY.data.clip.n_frames, 48, 48)
-    assert audio.shape == (3, 1, 32, 101)
+    assert video.shape == (3, 3, TINY.data.clip.n_frames, 40, 40)
+    assert audio.shape == (3, 1, 32, 51)  # 1 s at a 20 ms hop
     with torch.no_grad():
         fv, fa = model(video, audio)
     assert fv.shape == fa.shape == (3, 64)
@@ -168,3 +168,20 @@ def test_the_builder_imports_networks_losses_and_checkpoint_files_only() -> None
             assert node.module.startswith(allowed), f"build.py imports {node.module}"
         elif isinstance(node, ast.Import):
             assert all(a.name.startswith(allowed) for a in node.names)
+
+
+def test_channels_last_on_cpu_gives_the_same_embeddings() -> None:
+    """The CPU path converts inputs to channels-last for speed; the embeddings must not change."""
+    torch.manual_seed(0)
+    model = build_model(TINY.model).eval()
+    video = torch.randn(2, 3, 8, 40, 40)
+    audio = torch.randn(2, 1, 32, 51)
+    with torch.no_grad():
+        fv, fa = model(video, audio)
+        ref_v = model.video.stages(model.video.stem(video))  # the default layout, by hand
+        ref_a = model.audio.stages(audio)
+    assert torch.allclose(model.video.features(video), ref_v, atol=1e-5)
+    assert torch.allclose(model.audio.features(audio), ref_a, atol=1e-5)
+    ref_fv = nn.functional.normalize(model.video_head(model.video.pool(ref_v.mean(dim=(3, 4)))))
+    assert torch.allclose(fv, ref_fv, atol=1e-5)
+    assert fa.shape == (2, 64)

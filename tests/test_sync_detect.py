@@ -75,3 +75,14 @@ def test_bad_files_raise_one_line_errors(tmp_path, clips):
         with pytest.raises(expected[name]) as info:
             avts.detect_offset(path, method="baseline")
         assert "\n" not in str(info.value), name
+
+
+def test_linear_drift_is_measured_end_to_end(tmp_path):
+    # clicks at t * 1.002: the audio falls behind by 2 ms per second, +120 ms per minute
+    clip = write_flash_click_offset(tmp_path / "drift.mp4", 0, duration_s=40.0, drift=0.002,
+                                    seed=5)
+    r = avts.detect_offset(clip, method="baseline", search_ms=300, hop_s=1.0)
+    assert r.drift_ms_per_min is not None and abs(r.drift_ms_per_min - 120.0) <= 12.0
+    offsets = [w.offset_ms for w in r.timeline]
+    assert len(offsets) >= 5 and offsets == sorted(offsets)  # later stretches, later audio
+    assert abs(r.offset_ms - 40.0) <= 20.0  # the mean offset: the one at mid-file

@@ -99,6 +99,18 @@ def test_determinism(corpus, tmp_path: Path) -> None:
     assert a.events == b.events
 
 
+def test_processes_give_the_same_files(corpus, tmp_path: Path) -> None:
+    out, paths, _ = corpus
+    parallel = synthesize(tmp_path / "par", 2, SEED, processes=2)
+    for first, second in zip(paths[:2], parallel, strict=True):
+        assert first.read_bytes() == second.read_bytes()
+    for name, n_lines in (("labels.csv", 3), ("events.csv", None)):
+        ours = (tmp_path / "par" / name).read_text().splitlines()
+        theirs = [line for line in (out / name).read_text().splitlines()
+                  if not line.startswith("synth_0002")]
+        assert ours == theirs[:n_lines]
+
+
 def _isolated(times_s: list[float], t_s: float, min_sep_s: float) -> bool:
     return all(abs(u - t_s) >= min_sep_s for u in times_s if u != t_s)
 

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 _API = ("probe", "synthesize", "load_config", "prepare_data", "train", "load_model",
         "evaluate_sync", "demo", "resume", "resume_config", "embed_file", "embed_audio",
         "embed_video", "embed_files", "probe_audio", "finetune_video", "detect_offset",
-        "fix_offset", "bench_sync")
+        "fix_offset", "bench_sync", "scan")
 
 __all__ = [*_API, "LoadedModel", "__version__"]
 

@@ -504,22 +504,10 @@ def detect_offset(path: str | Path, checkpoint: str | Path | None = None, method
     Tolerances default to ITU-R BT.1359 acceptability: audio early <= 90 ms, late <= 185 ms.
     """
     from avts.errors import CheckpointError
-    from avts.sync.detect import MAX_SEARCH_MS, SyncOptions, detect
-    from avts.sync.verdict import Tolerances
+    from avts.sync.detect import detect
 
-    if not 0 < search_ms <= MAX_SEARCH_MS:
-        raise ConfigError(f"the search range must be in (0, {MAX_SEARCH_MS:g}] ms, "
-                          f"got {search_ms:g}")
-    defaults = Tolerances()
-    tolerances = Tolerances(
-        early_ms=defaults.early_ms if tolerance_early_ms is None else float(tolerance_early_ms),
-        late_ms=defaults.late_ms if tolerance_late_ms is None else float(tolerance_late_ms))
-    if tolerances.early_ms < 0 or tolerances.late_ms < 0:
-        raise ConfigError("tolerances must be >= 0 ms")
-    if hop_s is not None and hop_s <= 0:
-        raise ConfigError(f"the window spacing must be > 0 s, got {hop_s:g}")
-    options = SyncOptions(search_ms=float(search_ms), hop_s=hop_s, segment_s=segment_s,
-                          tolerances=tolerances, min_confidence=min_confidence)
+    options = _sync_options(search_ms, hop_s, segment_s, tolerance_early_ms, tolerance_late_ms,
+                            min_confidence)
     if method == "baseline":
         from avts.sync.baseline import BaselineMethod
 
@@ -536,6 +524,28 @@ def detect_offset(path: str | Path, checkpoint: str | Path | None = None, method
     model, cfg = loaded.model, loaded.config
     return detect(path, LearnedMethod(model, loaded.scorer, cfg.data.clip, cfg.data.mel),
                   options, progress)
+
+
+def _sync_options(search_ms: float = 1000.0, hop_s: float | None = None, segment_s: float = 5.0,
+                  tolerance_early_ms: float | None = None, tolerance_late_ms: float | None = None,
+                  min_confidence: float = 0.3):
+    """Checked ``SyncOptions`` (a ``ConfigError`` for values out of range)."""
+    from avts.sync.detect import MAX_SEARCH_MS, SyncOptions
+    from avts.sync.verdict import Tolerances
+
+    if not 0 < search_ms <= MAX_SEARCH_MS:
+        raise ConfigError(f"the search range must be in (0, {MAX_SEARCH_MS:g}] ms, "
+                          f"got {search_ms:g}")
+    defaults = Tolerances()
+    tolerances = Tolerances(
+        early_ms=defaults.early_ms if tolerance_early_ms is None else float(tolerance_early_ms),
+        late_ms=defaults.late_ms if tolerance_late_ms is None else float(tolerance_late_ms))
+    if tolerances.early_ms < 0 or tolerances.late_ms < 0:
+        raise ConfigError("tolerances must be >= 0 ms")
+    if hop_s is not None and hop_s <= 0:
+        raise ConfigError(f"the window spacing must be > 0 s, got {hop_s:g}")
+    return SyncOptions(search_ms=float(search_ms), hop_s=hop_s, segment_s=segment_s,
+                       tolerances=tolerances, min_confidence=min_confidence)
 
 
 # --- fixing an offset, and benchmarking detection on shifted copies -----------------------
@@ -661,3 +671,39 @@ def _bench_methods(methods: Sequence[str], checkpoint) -> tuple[list[str], list[
                                   "--methods baseline or pass --checkpoint FILE")
         return methods, [note]
     return methods, []
+
+
+# --- scanning many files ------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from avts.types import ScanSummary
+
+
+def scan(paths: Sequence[str | Path], out: str | Path, *, jobs: int = 1, csv: bool = False,
+         checkpoint: str | Path | None = None, method: str = "avts",
+         progress: Progress | None = None, **sync_options) -> ScanSummary:
+    """Measure the offset of every file in ``paths`` (files, and folders searched recursively
+    for video files) with ``detect_offset``'s options, in ``jobs`` worker processes (one torch
+    thread each, the model loaded once per worker). Each file's ``SyncResult.to_dict()``, or
+    ``{"file", "error"}`` when it cannot be measured, is appended to ``out`` (JSON lines, or CSV
+    with ``csv=True``) as soon as it is ready; files already in ``out`` are skipped.
+    """
+    from avts.engines.scan import find_inputs, scan_files
+    from avts.errors import CheckpointError
+
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    if method not in SYNC_METHODS:
+        raise ConfigError(f"unknown sync method {method!r} (known: {', '.join(SYNC_METHODS)})")
+    options = _sync_options(**sync_options)
+    files = find_inputs(paths)
+    if not files:
+        raise DatasetError(f"no video files found in {', '.join(map(str, paths)) or '(none)'}")
+    found = None
+    if method == "avts":
+        found = resolve_checkpoint(checkpoint, for_sync=True)
+        if found is None:
+            raise CheckpointError("--method avts needs a trained model, not a random one")
+        load_model(found)  # a bad checkpoint stops the scan here, not once per file
+    return scan_files(files, Path(out), options, method, found, jobs=jobs, as_csv=csv,
+                      progress=progress)

@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_downstream_parsers(sub)
     _add_fix_parsers(sub)
+    _add_scan_parser(sub)
     return parser
 
 
@@ -585,10 +586,48 @@ def _print_bench(result) -> None:
         print(f"note: {note}")
 
 
+def _add_scan_parser(sub) -> None:
+    p = sub.add_parser(
+        "scan", help="measure the offset of many files in parallel, one result line each",
+        description="Measure every file (folders: their video files, recursively) as `sync` "
+        "does, in parallel worker processes; append one JSON line per file to OUT (the `sync "
+        "--json` object, or {\"file\", \"error\"}) as results arrive. Files already in OUT "
+        "are skipped, so an interrupted scan resumes where it stopped.", epilog=SYNC_EPILOG)
+    p.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="files and folders")
+    p.add_argument("--out", type=Path, required=True, help="results file (appended to)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--csv", action="store_true", help="write CSV rows instead of JSON lines "
+                   "(the timeline as a JSON string column)")
+    _add_sync_options(p)
+
+
+def _cmd_scan(args) -> None:
+    from avts import api
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or _bar("scanning", unit="file", total=total)
+        bar.update(done - bar.n)
+
+    try:
+        summary = api.scan(args.paths, args.out, jobs=args.jobs, csv=args.csv,
+                           progress=progress, **_sync_kwargs(args))
+    finally:
+        if bar is not None:
+            bar.close()
+    counts = ", ".join(f"{n} {v}" for v, n in summary.verdicts.items()) or "none measured"
+    print(f"scanned {summary.n_measured + summary.n_errors} of {summary.n_files} files in "
+          f"{summary.elapsed_s:.1f} s: {counts}; {summary.n_errors} errors; "
+          f"{summary.n_skipped} skipped (already in {summary.out})")
+
+
 COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
             "synth": _cmd_synth, "probe": _cmd_probe, "embed": _cmd_embed,
             "probe-audio": _cmd_probe_audio, "finetune-video": _cmd_finetune_video,
-            "sync": _cmd_sync, "fix": _cmd_fix, "bench-sync": _cmd_bench_sync}
+            "sync": _cmd_sync, "fix": _cmd_fix, "bench-sync": _cmd_bench_sync,
+            "scan": _cmd_scan}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

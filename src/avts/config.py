@@ -246,8 +246,10 @@ def tiny() -> Config:
     """CPU-sized preset used by ``avts demo``: small frames, narrow nets, a short curriculum."""
     return Config(
         data=DataConfig(
-            clip=ClipConfig(duration_s=1.0, fps=12.0, height=48, width=48),
-            mel=MelConfig(n_mels=32),
+            # 8 fps, 40x40 and a 20 ms hop: 2.6x fewer CPU-seconds per training step than 12 fps,
+            # 48x48 and 10 ms, for the same accuracy goals (README, "What the demo reaches").
+            clip=ClipConfig(duration_s=1.0, fps=8.0, height=40, width=40),
+            mel=MelConfig(n_mels=32, hop_samples=320),
             pairs=PairConfig(superhard_min_shift_s=0.25, superhard_max_shift_s=0.5),
             val_fraction=0.2,
         ),
@@ -263,7 +265,7 @@ def tiny() -> Config:
             epochs=22,
             batch_size=32,
             samples_per_epoch=1536,
-            val_samples=768,
+            val_samples=384,
             optimizer="adamw",
             lr=5e-4,
             weight_decay=1e-4,

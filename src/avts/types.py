@@ -301,3 +301,17 @@ class BenchSyncResult(_ToDict):
     per_offset: dict[str, dict[str, BenchSyncScore]]  # method -> "+200" -> score
     cases: list[BenchSyncCase]
     notes: list[str]  # e.g. a method left out for want of a checkpoint, files skipped
+
+
+@dataclass(frozen=True)
+class ScanSummary(_ToDict):
+    """``scan``: what one run added to its output file (one row per file)."""
+
+    out: Path  # the results file (JSON lines or CSV)
+    format: str  # "jsonl" or "csv"
+    n_files: int  # input files found
+    n_measured: int  # files measured in this run (a row with a verdict each)
+    n_errors: int  # files that could not be measured in this run (a row with "error" each)
+    n_skipped: int  # files already in the output, left alone (resume)
+    verdicts: dict[str, int]  # verdict -> files measured in this run
+    elapsed_s: float  # wall-clock time of this run

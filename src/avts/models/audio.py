@@ -47,6 +47,8 @@ class AudioNet(nn.Module):
     def features(self, m: torch.Tensor, upto: int | None = None) -> torch.Tensor:
         """Stage map after the first ``upto`` stages (default all: the last, "conv5"):
         (B, 1, M, F) -> (B, C, M', F'). Intermediate stages feed the downstream probes."""
+        if m.device.type == "cpu":  # faster oneDNN convolutions, as in VideoNet.features
+            m = m.contiguous(memory_format=torch.channels_last)
         return self.stages[:upto](m) if upto is not None else self.stages(m)
 
     def forward(self, m: torch.Tensor) -> torch.Tensor:  # (B, 1, n_mels, n_frames)

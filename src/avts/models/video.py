@@ -81,6 +81,10 @@ class VideoNet(nn.Module):
     def features(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
         """Map after the stem and the first ``upto`` residual stages (default all, the last
         convolutional map): (B, 3, T, H, W) -> (B, C, T', H', W')."""
+        if x.device.type == "cpu":
+            # oneDNN's 3D convolutions run about a quarter faster on channels-last tensors (same
+            # values, only the memory layout differs); CUDA keeps the layout it is given.
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         x = self.stem(x)
         return self.stages[:upto](x) if upto is not None else self.stages(x)
 

@@ -51,6 +51,7 @@ class SyncOptions:
     segment_s: float = 5.0  # timeline stretch length (windows grouped by start time)
     tolerances: Tolerances = Tolerances()  # ITU-R BT.1359 acceptability by default
     min_confidence: float = 0.3  # below this the verdict is "inconclusive"
+    snap_to_frames: bool = True  # window starts on the file's frame timestamps (no bias)
 
 
 @dataclass
@@ -69,7 +70,7 @@ def detect(path: str | Path, method: Method, options: SyncOptions = SyncOptions(
     require_av(info, 0.0)
     plan = plan_windows(info.start_s, info.duration_s, method.clip_s,
                         min(options.search_ms, MAX_SEARCH_MS) / 1000.0, options.hop_s,
-                        name=str(path))
+                        name=str(path), frame_grid=_frame_grid(info, options))
     pad_s = math.floor(plan.search_s * 100 + 1e-6) / 100  # whole spectrogram hops
     evidence = _collect(path, method, plan.starts_s, pad_s, progress)
     base = dict(file=path, fps=float(info.video_fps or 0.0), method=method.name,
@@ -95,6 +96,12 @@ def detect(path: str | Path, method: Method, options: SyncOptions = SyncOptions(
     return SyncResult(offset_ms=offset_ms, offset_frames=offset_ms / frame_ms,
                       confidence=confidence, score=score, verdict=result, timeline=timeline,
                       drift_ms_per_min=drift, reason=reason, **base)
+
+
+def _frame_grid(info, options: SyncOptions) -> tuple[float, float] | None:
+    if not options.snap_to_frames or not info.video_fps:
+        return None
+    return float(info.video_start_s or 0.0), float(info.video_fps)
 
 
 def _collect(path: Path, method: Method, starts_s: np.ndarray, pad_s: float,

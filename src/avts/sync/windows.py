@@ -23,9 +23,11 @@ class WindowPlan:
 
 
 def plan_windows(span_start_s: float, span_s: float, clip_s: float, search_s: float,
-                 hop_s: float | None = None, *, name: str = "the file") -> WindowPlan:
+                 hop_s: float | None = None, *, name: str = "the file",
+                 frame_grid: tuple[float, float] | None = None) -> WindowPlan:
     """Windows ``[t, t + clip_s)`` whose audio shifted by up to ``search_s`` either way stays in
-    the usable span. A file too short for the full search range gets a narrower one."""
+    the usable span. A file too short for the full search range gets a narrower one. With
+    ``frame_grid=(first_frame_s, fps)`` each start is moved onto a frame's timestamp."""
     room_s = span_s - clip_s
     if room_s < 2 * MIN_SEARCH_S:
         raise MediaTooShortError(
@@ -39,7 +41,26 @@ def plan_windows(span_start_s: float, span_s: float, clip_s: float, search_s: fl
     starts = lo + hop_s * np.arange(n)
     # centre the grid in the room left over, so both ends of the file are sampled alike
     starts += (hi - starts[-1]) / 2
+    if frame_grid is not None and frame_grid[1] > 0:
+        starts = snap_to_frames(starts, lo, hi, *frame_grid)
     return WindowPlan(starts_s=starts, clip_s=clip_s, search_s=search_s)
+
+
+def snap_to_frames(starts_s: np.ndarray, lo_s: float, hi_s: float, first_frame_s: float,
+                   fps: float) -> np.ndarray:
+    """Starts moved to the nearest frame timestamp (kept within ``[lo_s, hi_s]`` when a frame
+    lies there). Why: a window's video is the frames on screen at ``t + i/fps``; between two
+    frames that is the earlier one, so an unaligned start sees its video up to a frame early
+    (half a frame on average), while its audio starts exactly at ``t``. Every estimate then
+    came out about half a frame too early; on the frame grid the two line up."""
+    period = 1.0 / fps
+    k = np.round((starts_s - first_frame_s) / period)
+    snapped = first_frame_s + k * period
+    snapped = np.where(snapped < lo_s - 1e-9, snapped + period, snapped)
+    snapped = np.where(snapped > hi_s + 1e-9, snapped - period, snapped)
+    if not (np.all(snapped >= lo_s - 1e-9) and np.all(snapped <= hi_s + 1e-9)):
+        return starts_s  # the room is narrower than a frame: keep the plain grid
+    return np.unique(snapped)
 
 
 def group_segments(starts_s: np.ndarray, segment_s: float) -> list[np.ndarray]:

@@ -17,8 +17,13 @@ independent of ``num_videos``.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -290,26 +295,56 @@ EVENT_COLUMNS = ("file", "time_s", "class", "visible", "kind")
 
 
 def synthesize(out_dir: str | Path, num_videos: int, seed: int, cfg: SynthConfig = SynthConfig(),
-               progress: Callable[[int, int], None] | None = None) -> list[Path]:
+               progress: Callable[[int, int], None] | None = None,
+               processes: int | None = None) -> list[Path]:
     """Write ``num_videos`` videos ``synth_XXXX.mp4`` plus ``labels.csv`` and ``events.csv``.
 
     ``progress(done, total)`` is called after each video. Returns the video paths in order.
+    ``processes``: how many processes render and encode on Linux (None: one per CPU core, but
+    at least 8 videos each; elsewhere one); the files are the same whatever the number.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths, label_rows, event_rows = [], [], []
-    for i in range(num_videos):
-        video = render_video(np.random.default_rng([seed, i]), cfg)
-        path = write_av(out_dir / f"synth_{i:04d}.mp4", video.frames, cfg.fps, video.audio,
-                        cfg.sr_hz)
+    written = _write_all(out_dir, num_videos, seed, cfg, processes)
+    for i, (path, label_row, rows) in enumerate(written):
         paths.append(path)
-        label_rows.append(_label_row(path.name, video, cfg))
-        event_rows.extend(_event_row(path.name, e) for e in video.events)
+        label_rows.append(label_row)
+        event_rows.extend(rows)
         if progress is not None:
             progress(i + 1, num_videos)
     _write_csv(out_dir / "labels.csv", LABEL_COLUMNS, label_rows)
     _write_csv(out_dir / "events.csv", EVENT_COLUMNS, event_rows)
     return paths
+
+
+_Written = tuple[Path, dict[str, object], list[dict[str, object]]]
+_MIN_VIDEOS_PER_PROCESS = 8  # below this, starting processes costs more than it saves
+
+
+def _write_one(out_dir: Path, seed: int, i: int, cfg: SynthConfig) -> _Written:
+    video = render_video(np.random.default_rng([seed, i]), cfg)
+    path = write_av(out_dir / f"synth_{i:04d}.mp4", video.frames, cfg.fps, video.audio, cfg.sr_hz)
+    return path, _label_row(path.name, video, cfg), [_event_row(path.name, e) for e in video.events]
+
+
+def _write_all(out_dir: Path, num_videos: int, seed: int, cfg: SynthConfig,
+               processes: int | None) -> Iterator[_Written]:
+    """Videos in index order, rendered and encoded by ``processes`` processes (each video
+    depends only on ``(seed, i)``, so the files are the same as from one process)."""
+    n_procs = processes if processes is not None else min(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        num_videos // _MIN_VIDEOS_PER_PROCESS)
+    if min(n_procs, num_videos) < 2 or sys.platform != "linux":
+        yield from (_write_one(out_dir, seed, i, cfg) for i in range(num_videos))
+        return
+    # "fork" (Linux only; unsafe on macOS): unlike "spawn", children never re-run the caller's
+    # script, which breaks one without an ``if __name__ == "__main__"`` guard. They run numpy
+    # and PyAV only, never the torch thread pools the parent may hold.
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(n_procs, num_videos), mp_context=ctx) as pool:
+        yield from pool.map(_write_one, repeat(out_dir), repeat(seed), range(num_videos),
+                            repeat(cfg))
 
 
 def _label_row(name: str, video: SynthVideo, cfg: SynthConfig) -> dict[str, object]:

@@ -1,0 +1,93 @@
+"""``scan``: measure the offset of many files in worker processes, one result row per file,
+written as each arrives; files already in the output are skipped (resume).
+
+Each worker loads the model once (``_start``) and measures files with ``sync.detect``; a file
+that cannot be measured becomes ``{"file": ..., "error": "one line"}`` and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from avts.data.corpus import find_videos
+from avts.engines import local
+from avts.engines.results import ResultWriter
+from avts.errors import AvtsError, DatasetError
+from avts.sync.detect import SyncOptions, detect
+from avts.types import ScanSummary
+
+Progress = Callable[[int, int], None]
+
+
+def find_inputs(paths: Sequence[str | Path]) -> list[Path]:
+    """Resolved files: a file as given (whatever its extension), a folder's video files
+    (recursive, by extension); duplicates once, in the order found."""
+    found: dict[Path, None] = {}
+    for item in map(Path, paths):
+        if item.is_dir():
+            found.update((p.resolve(), None) for p in find_videos(item))
+        elif item.exists():
+            found[item.resolve()] = None
+        else:
+            raise DatasetError(f"{item}: no such file or folder")
+    return list(found)
+
+
+def _start(checkpoint: str | None, method: str) -> dict:
+    """Worker state: the learned method built once (its model loaded once per worker)."""
+    if method != "avts":
+        return {"method": method}
+    from avts.models.build import load_model
+    from avts.sync.learned import LearnedMethod
+
+    loaded = load_model(checkpoint)
+    cfg = loaded.config
+    return {"method": method, "learned": LearnedMethod(loaded.model, loaded.scorer,
+                                                       cfg.data.clip, cfg.data.mel)}
+
+
+def _measure(state: dict, job: tuple[Path, SyncOptions]) -> dict:
+    path, options = job
+    if state["method"] == "baseline":
+        from avts.media.probe import probe
+        from avts.sync.baseline import BaselineMethod
+
+        method = BaselineMethod(probe(path).video_fps or 25.0)
+    else:
+        method = state["learned"]
+    return detect(path, method, options).to_dict()
+
+
+def error_line(err: BaseException) -> str:
+    """A user error's own message; anything else with its type, on one line."""
+    text = str(err) if isinstance(err, AvtsError) else f"{type(err).__name__}: {err}"
+    return " ".join(text.split()) or type(err).__name__
+
+
+def scan_files(files: Sequence[Path], out: Path, options: SyncOptions, method: str,
+               checkpoint: Path | None, jobs: int = 1, as_csv: bool = False,
+               progress: Progress | None = None) -> ScanSummary:
+    """Measure ``files`` not yet in ``out`` and append one row each; see the module doc."""
+    started = time.perf_counter()
+    verdicts: Counter[str] = Counter()
+    errors = 0
+    with ResultWriter(out, as_csv) as writer:
+        todo = [f for f in files if f not in writer.done]
+        spec = local.FnSpec(fn=_measure, init=_start, init_args=(
+            None if checkpoint is None else str(checkpoint), method))
+        for outcome in local.run([(f, options) for f in todo], spec, jobs, progress):
+            path = outcome.item[0]
+            if outcome.error is None:
+                row = outcome.value
+                verdicts[row["verdict"]] += 1
+            else:
+                row = {"file": str(path), "error": error_line(outcome.error)}
+                errors += 1
+            writer.write(row)
+    return ScanSummary(out=Path(out), format="csv" if as_csv else "jsonl",
+                       n_files=len(files), n_measured=sum(verdicts.values()), n_errors=errors,
+                       n_skipped=len(files) - len(todo), verdicts=dict(sorted(verdicts.items())),
+                       elapsed_s=time.perf_counter() - started)
