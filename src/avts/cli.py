@@ -227,6 +227,12 @@ def _bar(desc: str, unit: str = "step", total: int | None = None):
     return tqdm(desc=desc, unit=unit, total=total, leave=False, disable=not sys.stderr.isatty())
 
 
+def _report_files(files, what: str = "skipped") -> None:
+    """One stderr line per file that a command left out, with its reason."""
+    for f in files:
+        print(f"avts: {what} {f.path}: {f.reason}", file=sys.stderr)
+
+
 class _CountBar:
     """A ``progress(done, total)`` callback drawing one bar, opened on first use; a context
     manager so that the bar is closed however the work ends."""
@@ -360,13 +366,11 @@ def _cmd_train(args) -> None:
     if args.resume:
         result = api.resume(args.out, args.overrides, data_dir=args.data,
                             progress=_StageBars(), **callbacks)
-        for s in result.skipped_files:
-            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        _report_files(result.skipped_files)
     else:
         api.check_new_run(args.out, cfg)
         data = api.prepare_data(args.data, cfg, progress=_StageBars())
-        for s in data.skipped:
-            print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        _report_files(data.skipped)
         print(f"{len(data.train.videos)} training and {len(data.val.videos)} validation videos, "
               f"{len(data.skipped)} skipped", flush=True)
         result = api.train(args.data, args.out, cfg, data=data, **callbacks)
@@ -379,8 +383,7 @@ def _cmd_eval_sync(args) -> None:
 
     acc = api.evaluate_sync(args.checkpoint, args.data, n_per_kind=args.pairs_per_kind,
                             seed=args.seed)
-    for s in acc.skipped_files:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    _report_files(acc.skipped_files)
     if acc.overlap_warning:
         print(f"avts: warning: {acc.overlap_warning}", file=sys.stderr)
     _print_accuracy(acc, args.json)
@@ -420,8 +423,7 @@ def _cmd_embed(args) -> int:
     if nothing_done and len(report.failed) == 1:
         print(f"avts: error: {report.failed[0].reason}", file=sys.stderr)
         return EXIT_USER_ERROR
-    for f in report.failed:
-        print(f"avts: skipped {f.path}: {f.reason}", file=sys.stderr)
+    _report_files(report.failed)
     if nothing_done:
         print(f"avts: error: none of the {len(report.failed)} files could be embedded",
               file=sys.stderr)
@@ -438,8 +440,7 @@ def _cmd_probe_audio(args) -> None:
     result = api.probe_audio(args.data_dir, meta=args.meta, checkpoint=args.checkpoint,
                              layer=args.layer, classes=args.classes, n_folds=args.folds,
                              hop_s=args.hop_s, seed=args.seed, progress=_StageBars())
-    for f in result.left_out:
-        print(f"avts: left out {f.path}: {f.reason}", file=sys.stderr)
+    _report_files(result.left_out, "left out")
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return
@@ -467,8 +468,7 @@ def _cmd_finetune_video(args) -> None:
                                 batch_size=args.batch_size, seed=args.seed, resume=args.resume,
                                 on_epoch=on_epoch, progress=_StageBars(),
                                 overrides=args.overrides)
-    for s in result.skipped_files:
-        print(f"avts: skipped {s.path}: {s.reason}", file=sys.stderr)
+    _report_files(result.skipped_files)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return
