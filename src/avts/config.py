@@ -27,7 +27,9 @@ from avts.errors import ConfigError
 # Choices, shared with the code that acts on them (models/, losses.py, train/).
 VIDEO_ARCHS: tuple[str, ...] = ("mc3", "r3d")
 POOL_MODES: tuple[str, ...] = ("global", "time")
-LOSS_NAMES: tuple[str, ...] = ("contrastive", "cross_entropy", "infonce")
+LOSS_NAMES: tuple[str, ...] = ("contrastive", "cross_entropy", "infonce", "multiway")
+MODEL_KINDS: tuple[str, ...] = ("twostream", "framesync")
+REGIONS: tuple[str, ...] = ("motion", "full")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adamw")
 _DEVICE_RE = re.compile(r"auto|cpu|cuda|cuda:\d+|mps")
 
@@ -126,6 +128,44 @@ class CurriculumConfig:
 
 
 @dataclass(frozen=True)
+class MultiwayConfig:
+    """Items for multi-way matching (``train.loss: multiway``, ``model.kind: framesync``): a
+    video segment and the audio around it, all on the video frame grid (``data.clip.fps``).
+
+    Each scoring window of ``win_frames`` (every ``win_stride`` frames inside an item of
+    ``n_frames``) must pick its in-sync audio among shifts of -max_shift..+max_shift frames of
+    the SAME recording. The video input is a grey crop of the motion region (or of the whole
+    frame), found on frames with a ``region_short_side``-pixel short side, resized to ``size``.
+    """
+
+    n_frames: int = 45  # scored video frames per item (1.8 s at 25 fps)
+    win_frames: int = 15  # one multi-way softmax per window of this many frames (0.6 s)
+    win_stride: int = 5
+    max_shift: int = 15  # candidates -15..+15 frames (+-600 ms at 25 fps)
+    margin: int = 4  # context frames on both ends of an item, never scored
+    region: str = "motion"  # "motion": square of largest frame-difference energy; "full"
+    box_fraction: float = 0.5  # side of the motion square, as a share of the shorter side
+    region_short_side: int = 160  # frames are decoded this small to find the region
+    size: int = 32  # the region is resized to size x size grey pixels
+    jitter: int = 4  # training: random crop of size from size + jitter (0: none)
+    audio_mix: float = 0.3  # training: another clip's audio mixed in at this level (0: none)
+    flip: bool = True  # training: random horizontal flips
+
+    def validate(self, prefix: str = "data.multiway") -> None:
+        for name in ("n_frames", "win_frames", "win_stride", "max_shift", "size",
+                     "region_short_side"):
+            _at_least(f"{prefix}.{name}", getattr(self, name), 1)
+        for name in ("margin", "jitter"):
+            _at_least(f"{prefix}.{name}", getattr(self, name), 0)
+        if self.win_frames > self.n_frames:
+            _fail(f"{prefix}.win_frames", f"<= {prefix}.n_frames ({self.n_frames})",
+                  self.win_frames)
+        _choice(f"{prefix}.region", self.region, REGIONS)
+        _in_range(f"{prefix}.box_fraction", self.box_fraction, 0.0, 1.0, lo_open=True)
+        _in_range(f"{prefix}.audio_mix", self.audio_mix, 0.0, math.inf)
+
+
+@dataclass(frozen=True)
 class DataConfig:
     clip: ClipConfig = field(default_factory=ClipConfig)
     mel: MelConfig = field(default_factory=MelConfig)
@@ -139,10 +179,12 @@ class DataConfig:
     # group, or the whole match, names the group), or a CSV file (name ends in .csv) with the
     # header "file,group". Files not matched or not listed are each their own group.
     group_by: str | None = None
+    multiway: MultiwayConfig = field(default_factory=MultiwayConfig)  # model.kind: framesync
 
     def validate(self, prefix: str = "data", check_files: bool = True) -> None:
         self.clip.validate(f"{prefix}.clip")
         self.mel.validate(f"{prefix}.mel")
+        self.multiway.validate(f"{prefix}.multiway")
         self.pairs.validate_for_clip(self.clip.duration_s, f"{prefix}.pairs")
         if self.min_duration_s is not None and not self.min_duration_s >= self.clip.duration_s:
             _fail(f"{prefix}.min_duration_s",
@@ -156,8 +198,14 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Two-stream network. Defaults are paper-sized (MC3-18 video net, VGG-style audio net)."""
+    """Two-stream network. Defaults are paper-sized (MC3-18 video net, VGG-style audio net).
 
+    ``kind: framesync`` is the frame-rate sync model instead (avts.models.framesync): per-frame
+    features of both streams, trained by multi-way matching; ``framesync_widths`` are its
+    channels, ``embed_dim`` its feature size; the other keys apply to ``twostream`` only."""
+
+    kind: str = "twostream"  # "twostream" (paper) or "framesync"
+    framesync_widths: tuple[int, ...] = (24, 48, 64, 96)
     video_arch: str = "mc3"  # "mc3": 3D stem + 3D first stage, then 2D (1x3x3); "r3d": all 3D
     video_stem_channels: int = 64
     video_widths: tuple[int, ...] = (64, 128, 256, 512)  # channels of the residual stages
@@ -169,6 +217,10 @@ class ModelConfig:
     dropout: float = 0.0
 
     def validate(self, prefix: str = "model") -> None:
+        _choice(f"{prefix}.kind", self.kind, MODEL_KINDS)
+        if len(self.framesync_widths) != 4 or min(self.framesync_widths) < 1:
+            _fail(f"{prefix}.framesync_widths", "a list of 4 integers >= 1",
+                  list(self.framesync_widths))
         _choice(f"{prefix}.video_arch", self.video_arch, VIDEO_ARCHS)
         _choice(f"{prefix}.pool", self.pool, POOL_MODES)
         for name in ("video_stem_channels", "embed_dim", "pool_time_steps"):
@@ -195,8 +247,9 @@ class TrainConfig:
     plateau_patience: int = 5  # paper: lr x0.1 when the loss has not improved for 5 epochs
     plateau_factor: float = 0.1
     grad_clip_norm: float = 5.0
-    loss: str = "contrastive"  # "contrastive" (paper), "cross_entropy", or "infonce"
+    loss: str = "contrastive"  # "contrastive" (paper), "cross_entropy", "infonce", "multiway"
     margin: float = 0.99  # eta of the contrastive loss
+    temperature: float = 0.1  # multi-way matching: cosine / temperature
     in_batch_negatives: bool = False  # also use other videos' audio in the batch as easy negatives
     num_workers: int = 2  # data-loading processes
     device: str = "auto"  # "auto" (cuda, mps, cpu), "cpu", "cuda", "cuda:N" or "mps"
@@ -216,6 +269,7 @@ class TrainConfig:
                   hi_open=True)
         _positive(f"{prefix}.grad_clip_norm", self.grad_clip_norm)
         _positive(f"{prefix}.margin", self.margin)
+        _positive(f"{prefix}.temperature", self.temperature)
         _at_least(f"{prefix}.num_workers", self.num_workers, 0)
         if not _DEVICE_RE.fullmatch(self.device):
             _fail(f"{prefix}.device", "one of auto, cpu, cuda, cuda:N, mps", self.device)
@@ -240,6 +294,22 @@ class Config:
         self.model.validate()
         self.train.validate()
         self.curriculum.validate()
+        self._validate_kind()
+
+    def _validate_kind(self) -> None:
+        """The frame-rate model and multi-way matching go together, on a 4:1 mel:frame grid."""
+        framesync = self.model.kind == "framesync"
+        if framesync != (self.train.loss == "multiway"):
+            _fail("train.loss", "multiway exactly when model.kind is framesync "
+                  f"(model.kind is {self.model.kind})", self.train.loss)
+        if not framesync:
+            return
+        mel = self.data.mel
+        if mel.hop_samples * 4 * self.data.clip.fps != mel.sr_hz:
+            fps = mel.sr_hz / 4 / mel.hop_samples
+            _fail("data.clip.fps", f"sr_hz / (4 * hop_samples) = {fps:g} "
+                  "with model.kind framesync (its audio net strides the mel frames by 4)",
+                  self.data.clip.fps)
 
 
 def tiny() -> Config:

@@ -11,12 +11,17 @@ from torch import nn
 from avts.checkpoint import checkpoint_config, load_checkpoint
 from avts.config import Config
 from avts.errors import CheckpointError, ConfigError
-from avts.losses import build_loss
+from avts.losses import MultiwayLoss, build_loss
+from avts.models.framesync import FrameSync
 from avts.models.twostream import TwoStream, build_model
 
 
-def build_networks(cfg: Config) -> tuple[TwoStream, nn.Module]:
-    """The two-stream model and the loss that ``cfg`` describes; a bad setting is a ConfigError."""
+def build_networks(cfg: Config) -> tuple[TwoStream | FrameSync, nn.Module]:
+    """The model and the loss that ``cfg`` describes; a bad setting is a ConfigError.
+    ``model.kind: framesync`` gives the frame-rate model and its multi-way loss."""
+    if cfg.model.kind == "framesync":
+        model = FrameSync(cfg.model.framesync_widths, cfg.model.embed_dim, cfg.data.mel.n_mels)
+        return model, MultiwayLoss(cfg.train.temperature)
     try:
         model = build_model(cfg.model)
         loss_fn = build_loss(cfg.train.loss, cfg.train.margin, cfg.model.embed_dim,
@@ -30,7 +35,7 @@ def build_networks(cfg: Config) -> tuple[TwoStream, nn.Module]:
 class LoadedModel:
     """A trained model as a checkpoint describes it, ready for inference on the CPU."""
 
-    model: TwoStream  # both networks, eval mode, on the CPU
+    model: TwoStream | FrameSync  # both networks, eval mode, on the CPU (config.model.kind)
     scorer: nn.Module  # the training loss; scorer.pair_score(fv, fa) -> (B,), higher = in sync
     config: Config  # the full config the model was trained with
     threshold: float  # pair-score decision threshold chosen on validation at this epoch
