@@ -205,7 +205,7 @@ class ModelConfig:
     channels, ``embed_dim`` its feature size; the other keys apply to ``twostream`` only."""
 
     kind: str = "twostream"  # "twostream" (paper) or "framesync"
-    framesync_widths: tuple[int, ...] = (24, 48, 64, 96)
+    framesync_widths: tuple[int, ...] = (16, 32, 48, 64)
     video_arch: str = "mc3"  # "mc3": 3D stem + 3D first stage, then 2D (1x3x3); "r3d": all 3D
     video_stem_channels: int = 64
     video_widths: tuple[int, ...] = (64, 128, 256, 512)  # channels of the residual stages
