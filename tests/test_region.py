@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from avts.features.region import Box, motion_energy_map, motion_region
+from avts.features.region import Box, find_region, motion_energy_map, motion_region, mouth_region
 
 
 def _clip_with_moving_square(top: int, left: int) -> np.ndarray:
@@ -37,3 +37,28 @@ def test_energy_map_shape_and_bad_fraction():
     assert energy[15, 15] > 100 > energy[100, 100]
     with pytest.raises(ValueError):
         motion_region(frames, box_fraction=0.0)
+
+
+def test_no_face_falls_back_to_the_motion_region():
+    frames = _clip_with_moving_square(70, 110)
+    assert mouth_region(frames, every=2) is None
+    assert find_region(frames, "face") == motion_region(frames)
+    assert find_region(frames, "full") == Box(0, 0, 120, 160)
+    with pytest.raises(ValueError):
+        find_region(frames, "mouth")
+
+
+def test_mouth_of_a_real_talking_head(shared_av_sync):
+    from avts.media.probe import probe
+    from avts.media.read import read_video
+
+    path = shared_av_sync / "grid_bbaf2n.mpg"  # one speaker, frontal, face in the centre
+    info = probe(path)
+    frames = read_video(path, info.start_s, 2.0, 25.0, (160, 200), info=info)
+    box = mouth_region(frames)
+    assert box is not None
+    # the speaker's face fills the middle of the frame: the mouth square lies in its lower
+    # half, horizontally central, a fraction of the frame
+    assert 20 <= box.height == box.width <= 80
+    assert box.top + box.height / 2 > 80
+    assert 60 < box.left + box.width / 2 < 140

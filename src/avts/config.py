@@ -29,7 +29,7 @@ VIDEO_ARCHS: tuple[str, ...] = ("mc3", "r3d")
 POOL_MODES: tuple[str, ...] = ("global", "time")
 LOSS_NAMES: tuple[str, ...] = ("contrastive", "cross_entropy", "infonce", "multiway")
 MODEL_KINDS: tuple[str, ...] = ("twostream", "framesync")
-REGIONS: tuple[str, ...] = ("motion", "full")
+REGIONS: tuple[str, ...] = ("face", "motion", "full")
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adamw")
 _DEVICE_RE = re.compile(r"auto|cpu|cuda|cuda:\d+|mps")
 
@@ -143,7 +143,9 @@ class MultiwayConfig:
     win_stride: int = 5
     max_shift: int = 15  # candidates -15..+15 frames (+-600 ms at 25 fps)
     margin: int = 4  # context frames on both ends of an item, never scored
-    region: str = "motion"  # "motion": square of largest frame-difference energy; "full"
+    # "face": the mouth of the largest frontal face (OpenCV), the motion region when there is
+    # none; "motion": square of largest frame-difference energy; "full": the whole frame
+    region: str = "motion"
     box_fraction: float = 0.5  # side of the motion square, as a share of the shorter side
     region_short_side: int = 160  # frames are decoded this small to find the region
     size: int = 32  # the region is resized to size x size grey pixels

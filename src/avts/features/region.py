@@ -67,3 +67,67 @@ def motion_region(frames: np.ndarray, box_fraction: float = 0.5) -> Box:
     if sums[top, left] / (size * size) < MIN_CONCENTRATION * mean_energy:
         return full
     return Box(int(top), int(left), size, size)
+
+
+# --- the mouth of the largest frontal face ------------------------------------------------
+
+# A face must be found on at least this share of the sampled frames to be trusted: a false
+# detection on a few frames of a drum solo should not move the crop off the sticks.
+MIN_FACE_SHARE = 1.0 / 3.0
+FACE_EVERY = 10  # look for a face on every 10th frame (0.4 s at 25 fps): faces move slowly
+# The mouth square relative to the face box of OpenCV's frontal-face cascade (x, y, w, h):
+# centred horizontally, its centre at 78 % of the box height, side 75 % of the box width:
+# mouth, lips and jaw, little of the eyes (checked by eye on talking heads of ../shared).
+MOUTH_CENTRE_Y = 0.78
+MOUTH_SIDE = 0.75
+
+
+def _face_detector():
+    import cv2  # imported here: only the face region needs OpenCV
+
+    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    detector = cv2.CascadeClassifier(path)
+    if detector.empty():
+        raise RuntimeError(f"OpenCV's face cascade did not load from {path}")
+    return detector
+
+
+def _largest_face(detector, frame: np.ndarray) -> np.ndarray | None:
+    import cv2
+
+    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    found = detector.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
+    if not len(found):
+        return None
+    return max(found, key=lambda b: b[2] * b[3]).astype(np.float64)
+
+
+def mouth_region(frames: np.ndarray, every: int = FACE_EVERY) -> Box | None:
+    """The square around the mouth of the largest frontal face, from the median face box over
+    every ``every``-th frame; ``None`` when a face is on fewer than a third of those frames."""
+    detector = _face_detector()
+    sampled = frames[::every]
+    boxes = [b for b in (_largest_face(detector, f) for f in sampled) if b is not None]
+    if not boxes or len(boxes) < MIN_FACE_SHARE * len(sampled):
+        return None
+    x, y, w, h = np.median(np.stack(boxes), axis=0)
+    height, width = frames.shape[1], frames.shape[2]
+    side = int(min(round(MOUTH_SIDE * w), height, width))
+    top = int(np.clip(round(y + MOUTH_CENTRE_Y * h - side / 2), 0, height - side))
+    left = int(np.clip(round(x + w / 2 - side / 2), 0, width - side))
+    return Box(top, left, side, side)
+
+
+def find_region(frames: np.ndarray, region: str, box_fraction: float = 0.5) -> Box:
+    """The crop a sync model sees, the same call in training and in the offset search:
+    ``"face"`` the mouth of the largest face, else (no face) the motion region; ``"motion"``
+    the motion region; ``"full"`` the whole frame."""
+    if region == "full":
+        return Box(0, 0, frames.shape[1], frames.shape[2])
+    if region == "face":
+        mouth = mouth_region(frames)
+        if mouth is not None:
+            return mouth
+    elif region != "motion":
+        raise ValueError(f"unknown region {region!r} (known: face, motion, full)")
+    return motion_region(frames, box_fraction)
