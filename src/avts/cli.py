@@ -288,6 +288,8 @@ class _TrainProgress:
         print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  val_loss {m.val_loss:.4f}  "
               f"acc easy {m.val_accuracy_easy:.3f} hard {m.val_accuracy_hard:.3f}  "
               f"lr {m.lr:.2g}  {m.clips_per_s:.0f} clips/s"
+              + (f"  top-1 train {m.train_top1:.3f} val {m.val_top1:.3f}"
+                 if m.val_top1 is not None else "")
               + (f"  skipped {m.skipped_samples}" if m.skipped_samples else ""), flush=True)
 
     def on_estimate(self, est) -> None:
