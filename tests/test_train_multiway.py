@@ -128,3 +128,12 @@ def test_seeded_runs_agree(synth_corpus, fs_data, tmp_path):
     a, b = (load_checkpoint(r.last_checkpoint)["model"] for r in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert np.isclose(runs[0].epochs[0].train_loss, runs[1].epochs[0].train_loss, rtol=0, atol=0)
+
+
+def test_training_needs_room_for_an_item_evaluation_only_for_pairs():
+    from avts.data.prepare import min_duration_s, pair_window_s
+
+    cfg = load(REAL_YAML)
+    assert pair_window_s(cfg) == pytest.approx(0.6)  # win_frames 15 at 25 fps
+    assert min_duration_s(cfg) == pytest.approx((45 + 2 * (15 + 4)) / 25)  # one 83-frame item
+    assert min_duration_s(cfg, training=False) == pytest.approx(1.2)  # a window + a hard shift

@@ -45,13 +45,13 @@ def _stage(progress: StageProgress | None, name: str) -> Progress | None:
     return None if progress is None else (lambda done, total: progress(name, done, total))
 
 
-def min_duration_s(cfg: Config) -> float:
+def min_duration_s(cfg: Config, training: bool = True) -> float:
     """Usable span a file needs: ``data.min_duration_s``, or room for a hard negative (and,
-    for ``model.kind: framesync``, for one multi-way item)."""
+    to train ``model.kind: framesync``, for one multi-way item; evaluation needs pairs only)."""
     if cfg.data.min_duration_s:
         return cfg.data.min_duration_s
     need = min_duration_for(pair_window_s(cfg), cfg.data.pairs)
-    if cfg.model.kind == "framesync":
+    if training and cfg.model.kind == "framesync":
         mw = cfg.data.multiway
         item_frames = mw.n_frames + 2 * (mw.max_shift + mw.margin)
         need = max(need, item_frames / cfg.data.clip.fps)
@@ -66,9 +66,12 @@ def pair_window_s(cfg: Config) -> float:
     return cfg.data.clip.duration_s
 
 
-def index_for(root: str | Path, cfg: Config, progress: Progress | None = None) -> CorpusIndex:
-    """Probe the files under ``root`` (cached) and keep the ones ``cfg`` can use."""
-    return index_corpus(root, min_duration_s(cfg), cache_dir=cfg.data.cache_dir, progress=progress)
+def index_for(root: str | Path, cfg: Config, progress: Progress | None = None,
+              training: bool = True) -> CorpusIndex:
+    """Probe the files under ``root`` (cached) and keep the ones ``cfg`` can use (to train on,
+    or with ``training=False`` to evaluate on)."""
+    return index_corpus(root, min_duration_s(cfg, training), cache_dir=cfg.data.cache_dir,
+                        progress=progress)
 
 
 def load_store(videos: Sequence[MediaInfo], cfg: Config, progress: Progress | None = None
@@ -91,18 +94,18 @@ def load_corpus(root: str | Path, cfg: Config, progress: StageProgress | None = 
                 min_videos: int = 2) -> tuple[Store, list[SkippedFile]]:
     """Index ``root``, then decode every usable file into one store (evaluation). Fewer than
     ``min_videos`` usable videos fail before decoding, fewer decoded ones after."""
-    index = index_for(root, cfg, _stage(progress, "probing"))
-    _require(len(index.videos), min_videos, index, cfg)
+    index = index_for(root, cfg, _stage(progress, "probing"), training=False)
+    _require(len(index.videos), min_videos, index, cfg, training=False)
     store = load_store(index.videos, cfg, _stage(progress, "loading"))
-    _require(len(store.videos), min_videos, index, cfg, "decodable")
+    _require(len(store.videos), min_videos, index, cfg, "decodable", training=False)
     return store, list(index.skipped) + store.failed
 
 
-def _require(found: int, needed: int, index: CorpusIndex, cfg: Config, what: str = "usable"
-             ) -> None:
+def _require(found: int, needed: int, index: CorpusIndex, cfg: Config, what: str = "usable",
+             training: bool = True) -> None:
     if found < needed:
         raise DatasetError(f"{index.root}: need at least {needed} {what} videos (audio and "
-                           f"video, >= {min_duration_s(cfg):.1f} s), found {found} "
+                           f"video, >= {min_duration_s(cfg, training):.1f} s), found {found} "
                            f"({len(index.skipped)} skipped)")
 
 
