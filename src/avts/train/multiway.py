@@ -50,6 +50,23 @@ def window_logits(v: torch.Tensor, a: torch.Tensor, spec: MultiwaySpec, wspec: M
     return torch.cat(out)
 
 
+def item_logits(model: FrameSync, loss_fn: MultiwayLoss, video: torch.Tensor,
+                audio: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """(B * n_windows, K) logits of a batch of items; the true shift is index ``max_shift``.
+
+    video: (B, V, S, S) grey levels; audio: (B, n) samples, on the model's device.
+    """
+    spec, dev = item_spec(cfg), video.device
+    x = video_input(video)  # (B, 2, V, S, S)
+    mel = log_mel(audio, cfg.data.mel).unsqueeze(1)  # (B, 1, M, F)
+    # bf16 autocast on CUDA only; the logits are computed in float32 either way.
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        v, a = model.video_steps(x), model.audio_steps(mel)
+    v = v.float()[:, spec.margin:spec.margin + spec.n_frames]  # (B, n_frames, D)
+    a = a.float()[:, :spec.audio_frames]  # (B, audio_frames, D)
+    return window_logits(v, a, spec, window_spec(cfg), cfg.data.multiway.win_stride, loss_fn)
+
+
 @dataclass(frozen=True)
 class MultiwayValidation:
     loss: float  # mean multi-way cross-entropy over the validation windows
@@ -66,7 +83,7 @@ class MultiwayTask:
         self.cfg = cfg
         self.train_store, self.val_store = train_store, val_store
         self.device = device
-        self.spec, self.wspec = item_spec(cfg), window_spec(cfg)
+        self.spec = item_spec(cfg)
         rng = np.random.default_rng([cfg.train.seed, 1_000_003])
         self.val_items = draw(rng, val_store, cfg.train.val_samples, self.spec)
         self.val_pairs = fixed_eval_pairs(rng, val_store.spans, max(cfg.train.val_samples // 4, 1),
@@ -96,15 +113,9 @@ class MultiwayTask:
     def logits(self, model: FrameSync, loss_fn: MultiwayLoss,
                batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B * n_windows, K) logits of a batch; the true shift is index ``max_shift``."""
-        dev, spec = self.device, self.spec
-        x = video_input(batch["video"].to(dev, non_blocking=True))  # (B, 2, V, S, S)
-        mel = log_mel(batch["audio"].to(dev, non_blocking=True), self.cfg.data.mel).unsqueeze(1)
-        # bf16 autocast on CUDA only; the logits are computed in float32 either way.
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            v, a = model.video_steps(x), model.audio_steps(mel)
-        v = v.float()[:, spec.margin:spec.margin + spec.n_frames]  # (B, n_frames, D)
-        a = a.float()[:, :spec.audio_frames]  # (B, audio_frames, D)
-        return window_logits(v, a, spec, self.wspec, self.cfg.data.multiway.win_stride, loss_fn)
+        video = batch["video"].to(self.device, non_blocking=True)
+        audio = batch["audio"].to(self.device, non_blocking=True)
+        return item_logits(model, loss_fn, video, audio, self.cfg)
 
     def loss(self, model: FrameSync, loss_fn: MultiwayLoss,
              batch: dict[str, torch.Tensor]) -> torch.Tensor:
