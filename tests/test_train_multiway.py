@@ -137,3 +137,12 @@ def test_training_needs_room_for_an_item_evaluation_only_for_pairs():
     assert pair_window_s(cfg) == pytest.approx(0.6)  # win_frames 15 at 25 fps
     assert min_duration_s(cfg) == pytest.approx((45 + 2 * (15 + 4)) / 25)  # one 83-frame item
     assert min_duration_s(cfg, training=False) == pytest.approx(1.2)  # a window + a hard shift
+
+
+def test_avts_train_cli_runs_the_recipe(synth_corpus, tmp_path, capsys):
+    status = main(["train", "--config", str(REAL_YAML), "--data", str(synth_corpus), "--out",
+                   str(tmp_path / "run"), *SMALL, f"data.cache_dir={tmp_path}", "train.epochs=1"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "model: framesync" in out and "top-1 train" in out
+    assert isinstance(api.load_model(tmp_path / "run" / "best.pt").model, FrameSync)

@@ -360,7 +360,9 @@ def _cmd_train(args) -> None:
     else:
         cfg = api.load_config(args.config, overrides, args.preset)
     counts = api.parameter_counts(cfg)
-    print(f"model: {cfg.model.video_arch} video net + VGG audio net, parameters: "
+    nets = (f"{cfg.model.video_arch} video net + VGG audio net"
+            if cfg.model.kind == "twostream" else "framesync (frame-rate video and audio nets)")
+    print(f"model: {nets}, parameters: "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     progress = _TrainProgress()
     callbacks = {"on_step": progress.on_step, "on_epoch": progress.on_epoch,
