@@ -30,6 +30,7 @@ from avts.config import Config
 from avts.data.curriculum import NegativeMix, negative_mix
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs, fixed_eval_pairs
+from avts.data.regionstore import RegionStore
 from avts.device import select_device
 from avts.errors import ConfigError, EmptyEpochError, TrainingDivergedError
 from avts.eval.sync import accuracy_by_kind, choose_threshold, score_pairs
@@ -60,7 +61,8 @@ class Callbacks:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, train_store: ClipStore, val_store: ClipStore,
+    def __init__(self, cfg: Config, train_store: ClipStore | RegionStore,
+                 val_store: ClipStore | RegionStore,
                  run_dir: str | Path, callbacks: Callbacks | None = None,
                  data_dir: str | Path | None = None) -> None:
         self.cfg = cfg
