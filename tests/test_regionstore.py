@@ -66,9 +66,13 @@ def test_long_files_are_capped(videos, monkeypatch):
     assert store.frame_counts == [25] and len(store.tracks[0].audio) == 25 * 640
 
 
-def test_the_full_region_is_the_whole_frame(videos):
-    store = RegionStore(videos[:1], ClipConfig(fps=FPS), SR, dataclasses.replace(MW, region="full"))
-    assert (store.tracks[0].box.height, store.tracks[0].box.width) == (48, 64)
+def test_region_follows_the_config(videos):
+    def box(region):
+        mw = dataclasses.replace(MW, region=region)
+        return RegionStore(videos[:1], ClipConfig(fps=FPS), SR, mw).tracks[0].box
+
+    assert (box("full").height, box("full").width) == (48, 64)
+    assert box("face") == box("motion")  # no face in these frames: the motion region
 
 
 def test_items_keep_sync_under_augmentation(videos):

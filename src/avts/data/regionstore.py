@@ -1,8 +1,9 @@
 """Decoded clips for the frame-rate model (``model.kind: framesync``).
 
 Each file is decoded once at ``data.clip.fps`` with a ``data.multiway.region_short_side``-pixel
-short side (aspect kept); ``avts.features.region.motion_region`` finds the region over the whole
-decoded clip (``region: full``: the whole frame), and only its grey crop resized (area) to
+short side (aspect kept); ``avts.features.region.find_region`` finds ``data.multiway.region``
+over the whole decoded clip (face: the mouth, else motion; motion; full), and only its grey
+crop resized (area) to
 ``size + jitter`` pixels is kept, as uint8 ``(T, S, S)``, beside the mono audio at ``sr_hz``.
 The same region call runs at inference (``avts sync``), so training and search see the same
 kind of crop. Files decode in a thread pool (PyAV and numpy release the GIL for most of the
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 
 from avts.config import ClipConfig, MultiwayConfig
 from avts.errors import AvtsError
-from avts.features.region import Box, motion_region
+from avts.features.region import Box, find_region
 from avts.media import read_audio, read_video
 from avts.types import MediaInfo, SkippedFile
 
@@ -57,13 +58,6 @@ def gray_square(frames: np.ndarray, side: int) -> np.ndarray:
     return small.round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def find_region(frames: np.ndarray, multiway: MultiwayConfig) -> Box:
-    """The crop box of ``frames`` (T, H, W, 3) that ``data.multiway.region`` asks for."""
-    if multiway.region == "full":
-        return Box(0, 0, frames.shape[1], frames.shape[2])
-    return motion_region(frames, multiway.box_fraction)
-
-
 def decode_region_track(info: MediaInfo, fps: float, sr_hz: int,
                         multiway: MultiwayConfig) -> RegionTrack:
     """Decode one file (its first MAX_DECODE_S seconds) into a ``RegionTrack``."""
@@ -73,7 +67,7 @@ def decode_region_track(info: MediaInfo, fps: float, sr_hz: int,
     duration_s = min(info.duration_s, MAX_DECODE_S)
     frames = read_video(info.path, info.start_s, duration_s, fps, hw, info=info)
     audio = read_audio(info.path, info.start_s, len(frames) / fps, sr_hz, info=info)
-    box = find_region(frames, multiway)
+    box = find_region(frames, multiway.region, multiway.box_fraction)
     gray = gray_square(box.crop(frames), multiway.size + multiway.jitter)
     return RegionTrack(info.start_s, gray, audio.astype(np.float32), box)
 
