@@ -1,7 +1,8 @@
-"""Loader and train-step throughput (clips/s) for the tiny and the paper-sized configurations.
+"""Loader and train-step throughput (clips/s) for the tiny and the paper-sized configurations,
+and train steps per second of configs/real.yaml (the frame-rate model, multi-way matching).
 
 Prints one JSON object. Not a test: numbers depend on the machine. Usage:
-    python benchmarks/throughput.py [--device cpu] [--steps 5] [--videos 8]
+    python benchmarks/throughput.py [--device cpu] [--steps 5] [--videos 8] [--presets tiny,real]
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import platform
 import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from avts.config import Config, tiny
+from avts.config import Config, load, tiny
 from avts.data.curriculum import NegativeMix
 from avts.data.dataset import PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs
@@ -78,13 +80,51 @@ def train_step_rate(cfg: Config, device: torch.device, batch: int, steps: int) -
             "params": count_parameters(model)}
 
 
+def multiway_step_rate(cfg: Config, device: torch.device, steps: int) -> dict:
+    """Training steps of the frame-rate model (model.kind framesync) on random items."""
+    from avts.data.multiway_items import item_spec
+    from avts.train.multiway import item_logits
+
+    torch.manual_seed(0)
+    model, loss_fn = build_networks(cfg)
+    model, loss_fn = model.to(device), loss_fn.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    spec, mw, batch = item_spec(cfg), cfg.data.multiway, cfg.train.batch_size
+    video = torch.randint(0, 256, (batch, spec.video_frames, mw.size, mw.size),
+                          dtype=torch.uint8, device=device)
+    audio = torch.randn(batch, spec.audio_frames * spec.samples_per_frame, device=device)
+
+    def step() -> None:
+        logits = item_logits(model, loss_fn, video, audio, cfg)
+        target = torch.full((len(logits),), spec.max_shift, device=device)
+        loss = torch.nn.functional.cross_entropy(logits, target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    return {"steps_per_s": steps / seconds, "items_per_s": batch * steps / seconds,
+            "batch_size": batch, "steps": steps, "params": count_parameters(model)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--videos", type=int, default=8)
     parser.add_argument("--loader-clips", type=int, default=512)
+    parser.add_argument("--presets", default="tiny,paper,real",
+                        help="comma-separated: tiny, paper, real (configs/real.yaml, step only)")
     args = parser.parse_args()
+    wanted = args.presets.split(",")
     device = torch.device(args.device)
     presets = {"tiny": (tiny(), 32), "paper": (Config(), 8 if device.type == "cpu" else 64)}
     result = {"device": str(device), "torch": torch.__version__, "threads":
@@ -92,12 +132,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         synthesize(data_dir, args.videos, seed=0)
         for name, (cfg, batch) in presets.items():
+            if name not in wanted:
+                continue
             result[name] = {
                 "loader_preloaded": loader_rate(cfg, data_dir, args.loader_clips, preload=True),
                 "loader_on_demand": loader_rate(cfg, data_dir, args.loader_clips // 4,
                                                 preload=False),
                 "train_step": train_step_rate(cfg, device, batch, args.steps),
             }
+    if "real" in wanted:
+        real = load(Path(__file__).resolve().parents[1] / "configs" / "real.yaml")
+        result["real"] = {"train_step": multiway_step_rate(real, device, args.steps)}
     print(json.dumps(result, indent=2))
 
 

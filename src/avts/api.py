@@ -204,7 +204,7 @@ def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int 
     import numpy as np
 
     from avts.data.pairs import fixed_eval_pairs
-    from avts.data.prepare import load_corpus
+    from avts.data.prepare import load_corpus, pair_window_s
     from avts.device import select_device
     from avts.eval.sync import accuracy_by_kind, score_pairs
 
@@ -213,7 +213,7 @@ def evaluate_sync(checkpoint: str | Path, data_dir: str | Path, n_per_kind: int 
     dev = select_device(device)
     store, skipped = load_corpus(data_dir, cfg)
     pairs = fixed_eval_pairs(np.random.default_rng(seed), store.spans, n_per_kind,
-                             cfg.data.clip.duration_s, cfg.data.pairs)
+                             pair_window_s(cfg), cfg.data.pairs)
     out = score_pairs(loaded.model.to(dev), loaded.scorer.to(dev), store, pairs,
                       cfg.data.mel, dev)
     acc = accuracy_by_kind(out["score"], out["kind"], loaded.threshold)

@@ -288,6 +288,8 @@ class _TrainProgress:
         print(f"epoch {m.epoch:3d}  loss {m.train_loss:.4f}  val_loss {m.val_loss:.4f}  "
               f"acc easy {m.val_accuracy_easy:.3f} hard {m.val_accuracy_hard:.3f}  "
               f"lr {m.lr:.2g}  {m.clips_per_s:.0f} clips/s"
+              + (f"  top-1 train {m.train_top1:.3f} val {m.val_top1:.3f}"
+                 if m.val_top1 is not None else "")
               + (f"  skipped {m.skipped_samples}" if m.skipped_samples else ""), flush=True)
 
     def on_estimate(self, est) -> None:
@@ -358,7 +360,9 @@ def _cmd_train(args) -> None:
     else:
         cfg = api.load_config(args.config, overrides, args.preset)
     counts = api.parameter_counts(cfg)
-    print(f"model: {cfg.model.video_arch} video net + VGG audio net, parameters: "
+    nets = (f"{cfg.model.video_arch} video net + VGG audio net"
+            if cfg.model.kind == "twostream" else "framesync (frame-rate video and audio nets)")
+    print(f"model: {nets}, parameters: "
           + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
     progress = _TrainProgress()
     callbacks = {"on_step": progress.on_step, "on_epoch": progress.on_epoch,

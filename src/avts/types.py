@@ -86,6 +86,11 @@ class EpochMetrics(_ToDict):
     clips_per_s: float
     hard_fraction: float  # share of negatives that were hard during this epoch
     skipped_samples: int
+    # model.kind framesync only (None otherwise): share of multi-way scoring windows whose best
+    # shift is the true one, on the epoch's training items and on fixed validation items (the
+    # model selection metric of that kind)
+    train_top1: float | None = None
+    val_top1: float | None = None
 
 
 @dataclass(frozen=True)

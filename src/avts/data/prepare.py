@@ -26,6 +26,9 @@ from avts.types import MediaInfo, SkippedFile
 
 if TYPE_CHECKING:  # the dataset needs torch; it is imported when data is really decoded
     from avts.data.dataset import ClipStore
+    from avts.data.regionstore import RegionStore
+
+    Store = ClipStore | RegionStore
 
 Progress = Callable[[int, int], None]  # (done, total)
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -33,8 +36,8 @@ StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 
 @dataclass
 class PreparedData:
-    train: ClipStore  # training videos, decoded
-    val: ClipStore  # validation videos (other files, other groups than training)
+    train: Store  # training videos, decoded (RegionStore for model.kind framesync)
+    val: Store  # validation videos (other files, other groups than training)
     skipped: list[SkippedFile]  # files left out, with the reason
 
 
@@ -42,41 +45,67 @@ def _stage(progress: StageProgress | None, name: str) -> Progress | None:
     return None if progress is None else (lambda done, total: progress(name, done, total))
 
 
-def min_duration_s(cfg: Config) -> float:
-    """Usable span a file needs: ``data.min_duration_s``, or room for a hard negative."""
-    return cfg.data.min_duration_s or min_duration_for(cfg.data.clip.duration_s, cfg.data.pairs)
+def min_duration_s(cfg: Config, training: bool = True) -> float:
+    """Usable span a file needs: ``data.min_duration_s``, or room for a hard negative (and,
+    to train ``model.kind: framesync``, for one multi-way item; evaluation needs pairs only)."""
+    if cfg.data.min_duration_s:
+        return cfg.data.min_duration_s
+    need = min_duration_for(pair_window_s(cfg), cfg.data.pairs)
+    if training and cfg.model.kind == "framesync":
+        mw = cfg.data.multiway
+        item_frames = mw.n_frames + 2 * (mw.max_shift + mw.margin)
+        need = max(need, item_frames / cfg.data.clip.fps)
+    return need
 
 
-def index_for(root: str | Path, cfg: Config, progress: Progress | None = None) -> CorpusIndex:
-    """Probe the files under ``root`` (cached) and keep the ones ``cfg`` can use."""
-    return index_corpus(root, min_duration_s(cfg), cache_dir=cfg.data.cache_dir, progress=progress)
+def pair_window_s(cfg: Config) -> float:
+    """Length of the windows of validation and ``eval-sync`` pairs: ``data.clip.duration_s``,
+    or ``data.multiway.win_frames`` frames for ``model.kind: framesync`` (its scoring window)."""
+    if cfg.model.kind == "framesync":
+        return cfg.data.multiway.win_frames / cfg.data.clip.fps
+    return cfg.data.clip.duration_s
+
+
+def index_for(root: str | Path, cfg: Config, progress: Progress | None = None,
+              training: bool = True) -> CorpusIndex:
+    """Probe the files under ``root`` (cached) and keep the ones ``cfg`` can use (to train on,
+    or with ``training=False`` to evaluate on)."""
+    return index_corpus(root, min_duration_s(cfg, training), cache_dir=cfg.data.cache_dir,
+                        progress=progress)
 
 
 def load_store(videos: Sequence[MediaInfo], cfg: Config, progress: Progress | None = None
-               ) -> ClipStore:
-    """Decode (with ``data.preload``) the videos at the clip size and audio rate of ``cfg``."""
+               ) -> Store:
+    """Decode (with ``data.preload``) the videos at the clip size and audio rate of ``cfg``;
+    for ``model.kind: framesync``, the grey region crops (``train.num_workers`` threads)."""
     from avts.data.dataset import ClipStore
+
+    if cfg.model.kind == "framesync":
+        from avts.data.regionstore import RegionStore
+
+        return RegionStore(videos, cfg.data.clip, cfg.data.mel.sr_hz, cfg.data.multiway,
+                           workers=cfg.train.num_workers, progress=progress)
 
     return ClipStore(videos, cfg.data.clip, cfg.data.mel.sr_hz, preload=cfg.data.preload,
                      progress=progress)
 
 
 def load_corpus(root: str | Path, cfg: Config, progress: StageProgress | None = None,
-                min_videos: int = 2) -> tuple[ClipStore, list[SkippedFile]]:
+                min_videos: int = 2) -> tuple[Store, list[SkippedFile]]:
     """Index ``root``, then decode every usable file into one store (evaluation). Fewer than
     ``min_videos`` usable videos fail before decoding, fewer decoded ones after."""
-    index = index_for(root, cfg, _stage(progress, "probing"))
-    _require(len(index.videos), min_videos, index, cfg)
+    index = index_for(root, cfg, _stage(progress, "probing"), training=False)
+    _require(len(index.videos), min_videos, index, cfg, training=False)
     store = load_store(index.videos, cfg, _stage(progress, "loading"))
-    _require(len(store.videos), min_videos, index, cfg, "decodable")
+    _require(len(store.videos), min_videos, index, cfg, "decodable", training=False)
     return store, list(index.skipped) + store.failed
 
 
-def _require(found: int, needed: int, index: CorpusIndex, cfg: Config, what: str = "usable"
-             ) -> None:
+def _require(found: int, needed: int, index: CorpusIndex, cfg: Config, what: str = "usable",
+             training: bool = True) -> None:
     if found < needed:
         raise DatasetError(f"{index.root}: need at least {needed} {what} videos (audio and "
-                           f"video, >= {min_duration_s(cfg):.1f} s), found {found} "
+                           f"video, >= {min_duration_s(cfg, training):.1f} s), found {found} "
                            f"({len(index.skipped)} skipped)")
 
 

@@ -11,6 +11,8 @@ from torch.utils.data import DataLoader
 from avts.config import MelConfig
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import KINDS, PairSpec, kind_code
+from avts.data.regionstore import RegionStore
+from avts.eval.framesync import score_window_pairs
 from avts.types import SyncAccuracy
 
 
@@ -18,7 +20,7 @@ from avts.types import SyncAccuracy
 def score_pairs(
     model: torch.nn.Module,
     loss_fn: torch.nn.Module,
-    store: ClipStore,
+    store: ClipStore | RegionStore,
     pairs: Sequence[PairSpec],
     mel: MelConfig,
     device: torch.device,
@@ -26,7 +28,11 @@ def score_pairs(
     num_workers: int = 0,
 ) -> dict[str, np.ndarray]:
     """Run both networks over ``pairs``; returns ``score`` (higher = in sync), ``label``,
-    ``kind`` (``pairs.kind_code``) and the mean ``loss``, for the pairs that decoded."""
+    ``kind`` (``pairs.kind_code``) and the mean ``loss``, for the pairs that decoded.
+    The frame-rate model (a ``RegionStore``) scores windows of its per-frame features instead
+    (``avts.eval.framesync``): the one place evaluation tells the two models apart."""
+    if isinstance(store, RegionStore):
+        return score_window_pairs(model, store, pairs, mel, device)
     model.eval()
     loader = DataLoader(PairDataset(store, pairs, mel), batch_size=batch_size,
                         num_workers=num_workers, collate_fn=collate_pairs)

@@ -9,7 +9,8 @@ from avts.types import EpochMetrics
 
 
 def plot_training(history: Sequence[EpochMetrics], path: str | Path) -> Path:
-    """Loss (train, val) and validation sync accuracy (easy, hard) per epoch."""
+    """Loss (train, val) and validation sync accuracy (easy, hard; multi-way top-1 for the
+    frame-rate model) per epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,7 +23,11 @@ def plot_training(history: Sequence[EpochMetrics], path: str | Path) -> Path:
     ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
     ax_acc.plot(epochs, [m.val_accuracy_easy for m in history], "o-", label="vs. easy negatives")
     ax_acc.plot(epochs, [m.val_accuracy_hard for m in history], "s-", label="vs. hard negatives")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(0.4, 1.0), title="Validation sync accuracy")
+    low = 0.4
+    if any(m.val_top1 is not None for m in history):  # framesync: multi-way top-1 from ~1/31
+        ax_acc.plot(epochs, [m.val_top1 for m in history], "^-", label="multi-way top-1")
+        low = 0.0
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(low, 1.0), title="Validation sync accuracy")
     hard_start = next((m.epoch for m in history if m.hard_fraction > 0), None)
     for ax in (ax_loss, ax_acc):
         if hard_start is not None:

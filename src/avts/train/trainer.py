@@ -1,6 +1,8 @@
 """Training loop for the two-stream sync model: curriculum pairs, the configured loss, plateau
 LR, atomic per-epoch checkpoints with exact resume, metrics to TensorBoard and JSONL, and an
-estimate of the epoch's length after its first steps.
+estimate of the epoch's length after its first steps. The frame-rate model
+(``model.kind: framesync``) trains by multi-way matching instead: its loader, loss and
+validation come from ``avts.train.multiway`` (``self.task``); everything else is shared.
 
 Determinism: every epoch re-seeds numpy (pair draws) and torch (init is seeded once, dropout and
 loader workers per epoch) from ``(seed, epoch)``, so an interrupted run resumed from ``last.pt``
@@ -28,11 +30,13 @@ from avts.config import Config
 from avts.data.curriculum import NegativeMix, negative_mix
 from avts.data.dataset import ClipStore, PairDataset, collate_pairs
 from avts.data.pairs import draw_pairs, fixed_eval_pairs
+from avts.data.regionstore import RegionStore
 from avts.device import select_device
 from avts.errors import ConfigError, EmptyEpochError, TrainingDivergedError
 from avts.eval.sync import accuracy_by_kind, choose_threshold, score_pairs
 from avts.models.build import build_networks
 from avts.train.checkpoint import random_states, restore_random_states
+from avts.train.multiway import MultiwayTask
 from avts.train.resume import video_names
 from avts.types import EpochEstimate, EpochMetrics
 
@@ -57,7 +61,8 @@ class Callbacks:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, train_store: ClipStore, val_store: ClipStore,
+    def __init__(self, cfg: Config, train_store: ClipStore | RegionStore,
+                 val_store: ClipStore | RegionStore,
                  run_dir: str | Path, callbacks: Callbacks | None = None,
                  data_dir: str | Path | None = None) -> None:
         self.cfg = cfg
@@ -79,7 +84,10 @@ class Trainer:
         self.epoch = 0  # last finished epoch
         self.best_metric = -math.inf
         self.history: list[EpochMetrics] = []
-        self._val_pairs = fixed_eval_pairs(
+        # None: the two-stream model's pairs; else the frame-rate model's multi-way matching
+        self.task = (MultiwayTask(cfg, train_store, val_store, self.device)
+                     if cfg.model.kind == "framesync" else None)
+        self._val_pairs = [] if self.task else fixed_eval_pairs(
             np.random.default_rng([cfg.train.seed, 1_000_003]), val_store.spans,
             max(cfg.train.val_samples // 4, 1), cfg.data.clip.duration_s, cfg.data.pairs)
         self._estimated = False
@@ -141,6 +149,8 @@ class Trainer:
         return self.history
 
     def _run_epoch(self, epoch: int) -> EpochMetrics:
+        if self.task:
+            return self._finish_epoch(self._multiway_epoch(epoch))
         mix = negative_mix(epoch, self.cfg.curriculum)
         if epoch > 1 and mix != negative_mix(epoch - 1, self.cfg.curriculum):
             # A new curriculum stage changes the task: its loss is not comparable with the
@@ -161,11 +171,32 @@ class Trainer:
             val_accuracy=(acc.easy + acc.hard) / 2, val_accuracy_easy=acc.easy,
             val_accuracy_hard=acc.hard, threshold=threshold, lr=lr, clips_per_s=clips_per_s,
             hard_fraction=mix.hard + mix.superhard, skipped_samples=skipped)
-        self.epoch = epoch
+        return self._finish_epoch(metrics)
+
+    def _multiway_epoch(self, epoch: int) -> EpochMetrics:
+        """Train and validate one epoch of multi-way matching (``model.kind: framesync``)."""
+        torch.manual_seed(self.cfg.train.seed * 100_003 + epoch)
+        train_loss, clips_per_s, _ = self._train_epoch(epoch, None)
+        val = self.task.validate(self.model, self.loss_fn)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step(train_loss)
+        acc = val.accuracy
+        return EpochMetrics(
+            epoch=epoch, train_loss=train_loss, val_loss=val.loss,
+            val_accuracy=(acc.easy + acc.hard) / 2, val_accuracy_easy=acc.easy,
+            val_accuracy_hard=acc.hard, threshold=val.threshold, lr=lr, clips_per_s=clips_per_s,
+            hard_fraction=0.0, skipped_samples=0, train_top1=self.task.train_top1,
+            val_top1=val.top1)
+
+    def _finish_epoch(self, metrics: EpochMetrics) -> EpochMetrics:
+        """Record the epoch and write ``last.pt`` (and ``best.pt`` when it is the best so far:
+        by validation pair accuracy, or multi-way top-1 for the frame-rate model)."""
+        self.epoch = metrics.epoch
         self.history.append(metrics)
-        is_best = metrics.val_accuracy > self.best_metric
+        score = metrics.val_top1 if self.task else metrics.val_accuracy
+        is_best = score > self.best_metric
         if is_best:
-            self.best_metric = metrics.val_accuracy
+            self.best_metric = score
         state = self.state_dict()
         save_checkpoint(self.last_path, state)
         if is_best:
@@ -190,14 +221,14 @@ class Trainer:
                 "train.batch_size")
         return loader
 
-    def _train_epoch(self, epoch: int, mix: NegativeMix) -> tuple[float, float, int]:
-        loader = self._loader(epoch, mix)
+    def _train_epoch(self, epoch: int, mix: NegativeMix | None) -> tuple[float, float, int]:
+        loader = self.task.loader(epoch) if self.task else self._loader(epoch, mix)
         self.model.train()
         self.loss_fn.train()
         total, n_clips, skipped = 0.0, 0, 0
         timer = _StepTimer(len(loader))
         for step, batch in enumerate(loader, start=1):
-            skipped += int(batch["skipped"])
+            skipped += int(batch.get("skipped", 0))
             if "video" not in batch:
                 continue
             loss = self._step(batch)
@@ -205,7 +236,7 @@ class Trainer:
                 raise TrainingDivergedError(
                     f"loss became non-finite at epoch {epoch}, step {step}; training stopped, "
                     f"last good checkpoint: {self.last_path if self.epoch else 'none yet'}")
-            n = len(batch["label"])
+            n = len(batch["video"])
             total += loss * n
             n_clips += n
             timer.step(n)
@@ -225,22 +256,15 @@ class Trainer:
         self._estimated = True
         rate = timer.steady_clips_per_s
         train_clips = n_steps * self.cfg.train.batch_size
-        val_clips = len(self._val_pairs) * _FORWARD_SHARE
+        n_val = self.task.n_val_items if self.task else len(self._val_pairs)
+        val_clips = n_val * _FORWARD_SHARE
         if self.callbacks.on_estimate:
             self.callbacks.on_estimate(EpochEstimate(
                 epoch=epoch, steps_timed=timer.steady_steps, clips_per_s=rate,
                 seconds_per_epoch=(train_clips + val_clips) / rate, device=self.device.type))
 
     def _step(self, batch: dict[str, torch.Tensor]) -> float:
-        video = batch["video"].to(self.device, non_blocking=True)
-        audio = batch["audio"].to(self.device, non_blocking=True)
-        y = batch["label"].to(self.device, non_blocking=True)
-        groups = batch["video_index"].to(self.device, non_blocking=True)
-        # bf16 autocast on CUDA only; the loss is computed in float32 either way.
-        with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                            enabled=self.device.type == "cuda"):
-            fv, fa = self.model(video, audio)
-        loss = self.loss_fn(fv.float(), fa.float(), y, groups=groups)
+        loss = self.task.loss(self.model, self.loss_fn, batch) if self.task else self._loss(batch)
         if not torch.isfinite(loss):
             return loss.item()
         self.optimizer.zero_grad(set_to_none=True)
@@ -250,12 +274,24 @@ class Trainer:
         self.optimizer.step()
         return loss.item()
 
+    def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The two-stream model's pair loss of a batch."""
+        video = batch["video"].to(self.device, non_blocking=True)
+        audio = batch["audio"].to(self.device, non_blocking=True)
+        y = batch["label"].to(self.device, non_blocking=True)
+        groups = batch["video_index"].to(self.device, non_blocking=True)
+        # bf16 autocast on CUDA only; the loss is computed in float32 either way.
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.device.type == "cuda"):
+            fv, fa = self.model(video, audio)
+        return self.loss_fn(fv.float(), fa.float(), y, groups=groups)
+
     def _log(self, m: EpochMetrics, writer: Any) -> None:
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(m.to_dict()) + "\n")
         if writer is not None:
             for key, value in m.to_dict().items():
-                if key != "epoch":
+                if key != "epoch" and value is not None:
                     writer.add_scalar(key, value, m.epoch)
             writer.flush()
 

@@ -1,0 +1,89 @@
+"""Multi-way matching items from a ``RegionStore`` as a torch dataset.
+
+An item (``avts.data.multiway``) is one video segment of the grey region crop and the audio
+around it. Training augmentation keeps sync exactly: a random ``size`` crop of the
+``size + jitter`` frames, a horizontal flip, and another item's audio mixed in underneath at
+``audio_mix`` (sync must survive a second sound); validation takes the central crop, nothing
+else. Item ``i`` draws its augmentation from a generator seeded by ``(augment_seed, i)``, so the
+result is the same on any number of loader workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from avts.config import Config, MultiwayConfig
+from avts.data.multiway import MultiwaySpec, cut_item, draw_items
+from avts.data.regionstore import RegionStore, center_crop
+from avts.errors import DatasetError
+
+Item = tuple[int, int]  # (clip index, first scored frame f0)
+
+
+def item_spec(cfg: Config) -> MultiwaySpec:
+    """The item layout that ``data.multiway`` and the frame grid of ``cfg`` describe."""
+    mw = cfg.data.multiway
+    return MultiwaySpec(n_frames=mw.n_frames, max_shift=mw.max_shift, margin=mw.margin,
+                        samples_per_frame=round(cfg.data.mel.sr_hz / cfg.data.clip.fps))
+
+
+def window_spec(cfg: Config) -> MultiwaySpec:
+    """The layout of one scoring window (``win_frames``) inside an item."""
+    spec = item_spec(cfg)
+    return MultiwaySpec(n_frames=cfg.data.multiway.win_frames, max_shift=spec.max_shift,
+                        margin=spec.margin, samples_per_frame=spec.samples_per_frame)
+
+
+def draw(rng: np.random.Generator, store: RegionStore, n: int, spec: MultiwaySpec) -> list[Item]:
+    """``n`` items from ``store``, clips in proportion to their usable length."""
+    try:
+        return draw_items(rng, store.frame_counts, n, spec)
+    except ValueError as err:  # no clip long enough: the index keeps only long enough files
+        raise DatasetError(f"no multi-way items: {err}") from err
+
+
+class MultiwayDataset(Dataset):
+    """Yields ``{"video": (V, S, S) uint8, "audio": (n,) float32}`` for each item, V =
+    ``spec.video_frames``, n = ``spec.audio_frames * spec.samples_per_frame``."""
+
+    def __init__(self, store: RegionStore, items: Sequence[Item], spec: MultiwaySpec,
+                 multiway: MultiwayConfig, augment_seed: int | None = None,
+                 partners: Sequence[Item] = ()) -> None:
+        self.store = store
+        self.items = list(items)
+        self.spec = spec
+        self.multiway = multiway
+        self.augment_seed = augment_seed  # None: central crop, no augmentation
+        self.partners = list(partners)  # item i mixes in the audio of partners[i]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _cut(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
+        track = self.store.tracks[item[0]]
+        return cut_item(track.gray, track.audio, item[1], self.spec)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        video, audio = self._cut(self.items[i])
+        if self.augment_seed is None:
+            video = center_crop(video, self.multiway)
+        else:
+            video, audio = self._augment(i, video, audio)
+        return {"video": torch.from_numpy(np.ascontiguousarray(video)),
+                "audio": torch.from_numpy(np.asarray(audio, dtype=np.float32))}
+
+    def _augment(self, i: int, video: np.ndarray, audio: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        mw = self.multiway
+        gen = np.random.default_rng([self.augment_seed, i])
+        dy, dx = (int(x) for x in gen.integers(0, mw.jitter + 1, size=2))
+        video = video[:, dy:dy + mw.size, dx:dx + mw.size]
+        if mw.flip and gen.random() < 0.5:
+            video = video[:, :, ::-1]
+        if mw.audio_mix > 0 and self.partners:
+            audio = audio + mw.audio_mix * self._cut(self.partners[i])[1]
+        return video, audio

@@ -1,0 +1,61 @@
+"""Pair scores of the frame-rate model (``model.kind: framesync``) on a ``RegionStore``.
+
+Each clip is run through the networks once (grey central crop -> ``video_steps``, audio ->
+log-mel -> ``audio_steps``: one unit vector per frame for each stream), and a pair's score is
+the cosine of the two windows' ``FrameSync.window_embedding`` (the mean per-frame cosine), with
+windows of ``data.multiway.win_frames`` frames: the windows the model was trained to rank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from avts.config import MelConfig
+from avts.data.pairs import PairSpec, kind_code
+from avts.data.regionstore import RegionStore, center_crop
+from avts.features.audio import log_mel
+from avts.models.framesync import FrameSync, video_input
+
+
+@torch.no_grad()
+def clip_steps(model: FrameSync, gray: np.ndarray, audio: np.ndarray, mel: MelConfig,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame features of one clip: video (T, D) and audio (about T, D), on the CPU."""
+    video = torch.from_numpy(np.ascontiguousarray(gray))[None].to(device)  # (1, T, S, S)
+    v = model.video_steps(video_input(video))[0]
+    wave = torch.from_numpy(audio)[None].to(device)  # (1, n)
+    a = model.audio_steps(log_mel(wave, mel).unsqueeze(1))[0]
+    return v.float().cpu(), a.float().cpu()
+
+
+def _window(steps: torch.Tensor, j: int, n: int) -> torch.Tensor:
+    j = min(max(j, 0), max(len(steps) - n, 0))
+    return FrameSync.window_embedding(steps[j:j + n])
+
+
+@torch.no_grad()
+def score_window_pairs(model: FrameSync, store: RegionStore, pairs: Sequence[PairSpec],
+                       mel: MelConfig, device: torch.device) -> dict[str, np.ndarray]:
+    """What ``avts.eval.sync.score_pairs`` returns, for the frame-rate model; there is no pair
+    loss for it (its loss is multi-way), so ``loss`` is NaN."""
+    model.eval()
+    n = store.multiway.win_frames
+    needed = sorted({p.video_index for p in pairs} | {p.audio_index for p in pairs})
+    steps = {i: clip_steps(model, center_crop(store.tracks[i].gray, store.multiway),
+                           store.tracks[i].audio, mel, device) for i in needed}
+    scores = []
+    for p in pairs:
+        jv = store.frame_index(p.video_index, p.video_start_s, n)
+        ja = store.frame_index(p.audio_index, p.audio_start_s, n)
+        fv = _window(steps[p.video_index][0], jv, n)
+        fa = _window(steps[p.audio_index][1], ja, n)
+        scores.append(float((fv * fa).sum()))
+    return {
+        "score": np.array(scores, dtype=np.float64),
+        "label": np.array([float(p.label) for p in pairs]),
+        "kind": np.array([kind_code(p.kind) for p in pairs], dtype=int),
+        "loss": np.array(float("nan")),
+    }
