@@ -43,8 +43,9 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "avts" / "assets" / 
 def research_config(args: dict) -> dict:
     """The avts config (as a nested dict) that a real_lab.py run's arguments describe."""
     frames = int(args.get("frames", 45))
+    widths = list(args.get("widths", [24, 48, 64, 96]))  # real_lab.py's default
     return {
-        "model": {"kind": "framesync", "framesync_widths": list(args.get("widths", [24, 48, 64, 96])),
+        "model": {"kind": "framesync", "framesync_widths": widths,
                   "embed_dim": int(args.get("embed_dim", 64))},
         "train": {"loss": "multiway", "temperature": float(args.get("temperature", 0.1)),
                   "optimizer": "adamw", "lr": float(args.get("lr", 1e-3)),
