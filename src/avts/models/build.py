@@ -3,7 +3,6 @@ used by the trainer, by evaluation and by every tool that loads a trained model.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +77,6 @@ def _calibration(value, path: Path) -> dict[str, float] | None:
         slope, midpoint = float(value["slope"]), float(value["midpoint"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: its calibration is not {{slope, midpoint}}") from err
-    if not (math.isfinite(slope) and math.isfinite(midpoint) and slope > 0):
+    if not (0 < slope < float("inf") and abs(midpoint) < float("inf")):  # NaN fails too
         raise CheckpointError(f"{path}: its calibration needs a finite slope > 0 and midpoint")
     return {"slope": slope, "midpoint": midpoint}
