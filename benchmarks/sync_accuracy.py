@@ -27,7 +27,7 @@ from avts.api import load_model, probe
 from avts.media.remux import make_shifted_copy
 from avts.sync.baseline import BaselineMethod
 from avts.sync.detect import SyncOptions, detect
-from avts.sync.learned import LearnedMethod
+from avts.sync.methods import learned_method
 from avts.synth import synthesize
 
 OFFSETS_MS = (-900, -500, -200, -80, 0, 80, 200, 500, 900)
@@ -107,9 +107,8 @@ def main() -> None:
         cases += mismatched_copies(folder, args.videos, args.seed)
     methods = {} if args.no_baseline else {"baseline": BaselineMethod(25.0)}
     if args.checkpoint:
-        loaded = load_model(args.checkpoint)
-        cfg = loaded.config
-        methods["avts"] = LearnedMethod(loaded.model, loaded.scorer, cfg.data.clip, cfg.data.mel)
+        # twostream or framesync, with the checkpoint's own calibration if it has one
+        methods["avts"] = learned_method(load_model(args.checkpoint), probe(cases[0][0]))
     frame_ms = 1000.0 / (probe(cases[0][0]).video_fps or 25.0)
     report: dict = {"videos": args.videos, "seed": args.seed, "offsets_ms": offsets,
                     "frame_ms": frame_ms, "checkpoint": str(args.checkpoint)}

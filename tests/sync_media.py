@@ -52,3 +52,28 @@ def write_audio_only(path: Path, duration_s: float = 4.0, sr_hz: int = 16000) ->
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+def make_framesync_checkpoint(path: Path, seed: int = 0, calibration: dict | None = None,
+                              **multiway) -> Path:
+    """A tiny frame-rate (``model.kind: framesync``) checkpoint with seeded random weights, in
+    the format ``avts train`` writes: structure tests, not accuracy."""
+    import torch
+
+    from avts.checkpoint import save_checkpoint
+    from avts.config import from_dict
+    from avts.models.build import build_networks
+
+    spec = {"size": 16, "jitter": 2, "region_short_side": 48, **multiway}
+    cfg = from_dict({"model": {"kind": "framesync", "framesync_widths": [4, 4, 8, 8],
+                               "embed_dim": 8},
+                     "train": {"loss": "multiway"},
+                     "data": {"clip": {"fps": 25.0}, "multiway": spec}})
+    torch.manual_seed(seed)
+    model, loss_fn = build_networks(cfg)
+    state = {"config": cfg.to_dict(), "model": model.state_dict(), "loss": loss_fn.state_dict(),
+             "threshold": 0.0, "epoch": 1, "train_videos": [], "val_videos": []}
+    if calibration is not None:
+        state["calibration"] = calibration
+    save_checkpoint(path, state)
+    return path

@@ -50,3 +50,24 @@ def test_resume_needs_a_run(tmp_path):
     (tmp_path / "config.yaml").write_text("preset: tiny\n")
     with pytest.raises(CheckpointError, match="nothing to resume.*last.pt"):
         api.resume(tmp_path)
+
+
+def test_the_packaged_model_is_package_data_where_the_api_looks_for_it():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    globs = project["tool"]["setuptools"]["package-data"]["avts"]
+    assert "assets/*.pt" in globs
+    import avts
+
+    # resolve_checkpoint's default (the conftest points tests elsewhere; the module's own path)
+    assert (Path(avts.__file__).parent / "assets" / "default.pt").relative_to(
+        root / "src" / "avts").as_posix() in [g.replace("*.pt", "default.pt") for g in globs]
+
+
+def test_no_checkpoint_anywhere_names_every_way_to_give_one(monkeypatch):
+    monkeypatch.delenv("AVTS_CHECKPOINT", raising=False)
+    with pytest.raises(CheckpointError, match="AVTS_CHECKPOINT"):
+        api.resolve_checkpoint(None, for_sync=True)

@@ -41,3 +41,28 @@ def test_sync_help_states_the_sign(capsys):
     with pytest.raises(SystemExit):
         main(["sync", "--help"])
     assert "AUDIO IS LATE" in capsys.readouterr().out
+
+
+def test_sync_with_a_framesync_checkpoint_from_the_environment(late_clip, tmp_path, capsys,
+                                                               monkeypatch):
+    from sync_media import make_framesync_checkpoint
+
+    checkpoint = make_framesync_checkpoint(tmp_path / "fs.pt")
+    monkeypatch.setenv("AVTS_CHECKPOINT", str(checkpoint))
+    assert main(["sync", str(late_clip), "--json", "--search-ms", "500"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["method"] == "avts" and data["search_ms"] == 500 and data["timeline"]
+    assert data["verdict"] in ("in-sync", "out-of-sync", "inconclusive")
+
+
+def test_sync_uses_the_packaged_model_when_no_checkpoint_is_given(late_clip, tmp_path, capsys,
+                                                                  monkeypatch):
+    from sync_media import make_framesync_checkpoint
+
+    import avts.api
+
+    packaged = make_framesync_checkpoint(tmp_path / "assets" / "default.pt", seed=1)
+    monkeypatch.delenv("AVTS_CHECKPOINT", raising=False)
+    monkeypatch.setattr(avts.api, "DEFAULT_CHECKPOINT", packaged)
+    assert main(["sync", str(late_clip), "--json", "--search-ms", "500"]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "avts"

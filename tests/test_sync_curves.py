@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from avts.sync.curves import (
+    EDGE_CONFIDENCE_FACTOR,
     Calibration,
     aggregate,
+    edge_factor,
     merge_grids,
     parabolic_peak,
     prominence,
@@ -70,3 +72,11 @@ def test_shift_grids():
                                [940, 950, 960, 970, 980, 990, 1000])
     np.testing.assert_allclose(merge_grids(np.array([0.0, 40.0]), np.array([10.0, 40.0])),
                                [0, 10, 40])
+
+
+def test_a_peak_on_the_edge_of_the_range_cuts_the_confidence():
+    rising = np.linspace(0.0, 1.0, 21)  # the true peak may lie beyond the last shift
+    assert edge_factor(rising) == edge_factor(rising[::-1]) == EDGE_CONFIDENCE_FACTOR < 1.0
+    inside = -np.abs(np.arange(21) - 15.0)
+    assert edge_factor(inside) == 1.0
+    assert edge_factor(np.full(21, np.nan)) == 1.0

@@ -86,3 +86,11 @@ def test_linear_drift_is_measured_end_to_end(tmp_path):
     offsets = [w.offset_ms for w in r.timeline]
     assert len(offsets) >= 5 and offsets == sorted(offsets)  # later stretches, later audio
     assert abs(r.offset_ms - 40.0) <= 20.0  # the mean offset: the one at mid-file
+
+
+def test_confidence_drops_when_the_best_shift_is_the_edge_of_the_range(tmp_path):
+    clip = write_flash_click_offset(tmp_path / "late450.mp4", 450)
+    inside = avts.detect_offset(clip, method="baseline", search_ms=700)
+    edge = avts.detect_offset(clip, method="baseline", search_ms=430)  # the peak just beyond
+    assert abs(inside.offset_ms - 450) <= FRAME_MS and inside.confidence > 0.5
+    assert edge.offset_ms == pytest.approx(430) and edge.confidence <= 0.5

@@ -518,12 +518,10 @@ def detect_offset(path: str | Path, checkpoint: str | Path | None = None, method
     found = resolve_checkpoint(checkpoint, for_sync=True)
     if found is None:
         raise CheckpointError("--method avts needs a trained model, not a random one")
-    from avts.sync.learned import LearnedMethod
+    from avts.sync.methods import learned_method
 
-    loaded = load_model(found)
-    model, cfg = loaded.model, loaded.config
-    return detect(path, LearnedMethod(model, loaded.scorer, cfg.data.clip, cfg.data.mel),
-                  options, progress)
+    loaded = load_model(found)  # twostream or framesync: the method follows config.model.kind
+    return detect(path, learned_method(loaded, probe(path)), options, progress)
 
 
 def _sync_options(search_ms: float = 1000.0, hop_s: float | None = None, segment_s: float = 5.0,

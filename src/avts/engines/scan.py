@@ -37,27 +37,26 @@ def find_inputs(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _start(checkpoint: str | None, method: str) -> dict:
-    """Worker state: the learned method built once (its model loaded once per worker)."""
+    """Worker state: the model loaded once per worker (the method is set up per file)."""
     if method != "avts":
         return {"method": method}
     from avts.models.build import load_model
-    from avts.sync.learned import LearnedMethod
 
-    loaded = load_model(checkpoint)
-    cfg = loaded.config
-    return {"method": method, "learned": LearnedMethod(loaded.model, loaded.scorer,
-                                                       cfg.data.clip, cfg.data.mel)}
+    return {"method": method, "loaded": load_model(checkpoint)}
 
 
 def _measure(state: dict, job: tuple[Path, SyncOptions]) -> dict:
     path, options = job
+    from avts.media.probe import probe
+
     if state["method"] == "baseline":
-        from avts.media.probe import probe
         from avts.sync.baseline import BaselineMethod
 
         method = BaselineMethod(probe(path).video_fps or 25.0)
     else:
-        method = state["learned"]
+        from avts.sync.methods import learned_method
+
+        method = learned_method(state["loaded"], probe(path))  # framesync: the file's aspect
     return detect(path, method, options).to_dict()
 
 

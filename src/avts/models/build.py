@@ -43,6 +43,9 @@ class LoadedModel:
     val_videos: tuple[str, ...]  # files its threshold was chosen on (absolute paths)
     epoch: int  # the epoch this checkpoint was written after (1-based)
     path: Path  # the checkpoint file
+    # The offset search's confidence map stored with the model ({"slope", "midpoint"}: the
+    # logistic P(|error| <= 1 frame) of the peak prominence), or None: the method's default.
+    calibration: dict[str, float] | None = None
 
 
 def load_model(path: str | Path) -> LoadedModel:
@@ -62,4 +65,18 @@ def load_model(path: str | Path) -> LoadedModel:
         threshold=float(state["threshold"]),
         train_videos=tuple(str(p) for p in state["train_videos"]),
         val_videos=tuple(str(p) for p in state["val_videos"]),
-        epoch=int(state["epoch"]), path=path)
+        epoch=int(state["epoch"]), path=path,
+        calibration=_calibration(state.get("calibration"), path))
+
+
+def _calibration(value, path: Path) -> dict[str, float] | None:
+    """The checkpoint's ``calibration`` entry, checked: two finite numbers, slope > 0."""
+    if value is None:
+        return None
+    try:
+        slope, midpoint = float(value["slope"]), float(value["midpoint"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: its calibration is not {{slope, midpoint}}") from err
+    if not (0 < slope < float("inf") and abs(midpoint) < float("inf")):  # NaN fails too
+        raise CheckpointError(f"{path}: its calibration needs a finite slope > 0 and midpoint")
+    return {"slope": slope, "midpoint": midpoint}

@@ -68,6 +68,20 @@ def prominence(curve: np.ndarray) -> float:
     return float((curve.max() - np.median(curve)) / spread)
 
 
+# A best shift on the first or last point of the searched range may be the slope of a peak that
+# lies outside it: nothing inside the range tells the two apart, so the confidence is cut.
+EDGE_CONFIDENCE_FACTOR = 0.5
+
+
+def edge_factor(curve: np.ndarray) -> float:
+    """``EDGE_CONFIDENCE_FACTOR`` when the curve's maximum is at either end, else 1."""
+    curve = np.asarray(curve, dtype=np.float64)
+    if curve.size < 3 or not np.isfinite(curve).any():
+        return 1.0
+    i = int(np.nanargmax(curve))
+    return EDGE_CONFIDENCE_FACTOR if i in (0, curve.size - 1) else 1.0
+
+
 def merge_grids(coarse_ms: np.ndarray, fine_ms: np.ndarray) -> np.ndarray:
     """Sorted union of two shift grids (in whole milliseconds)."""
     return np.unique(np.concatenate([np.round(coarse_ms), np.round(fine_ms)]))

@@ -15,6 +15,7 @@ from avts.media.stream import Window, stream_windows
 from avts.sync.curves import (
     Calibration,
     aggregate,
+    edge_factor,
     merge_grids,
     parabolic_peak,
     prominence,
@@ -85,7 +86,7 @@ def detect(path: str | Path, method: Method, options: SyncOptions = SyncOptions(
     mean = aggregate(curves)
     offset_ms = parabolic_peak(grid, mean)
     score = prominence(mean[n_coarse])
-    confidence = method.calibration(score)
+    confidence = method.calibration(score) * edge_factor(mean[n_coarse])
     timeline = _timeline(method, evidence, grid, curves, n_coarse, options.segment_s)
     frame_ms = 1000.0 / base["fps"] if base["fps"] else 40.0
     drift = drift_ms_per_min(np.array([(w.start_s + w.end_s) / 2 for w in timeline]),
@@ -170,5 +171,6 @@ def _timeline(method: Method, evidence: _Evidence, grid: np.ndarray, curves: np.
             continue
         mean = aggregate(curves[used])
         out.append(SyncWindow(start_s, end_s, parabolic_peak(grid, mean),
-                              method.calibration(prominence(mean[coarse]))))
+                              method.calibration(prominence(mean[coarse]))
+                              * edge_factor(mean[coarse])))
     return tuple(out)

@@ -1,0 +1,126 @@
+"""Fit a checkpoint's offset-search confidence on shifted copies of its TRAINING clips and store
+it in a copy of the checkpoint (key ``calibration``, which ``avts.load_model`` exposes and the
+offset search uses instead of the method's default).
+
+    python scripts/calibrate_sync.py CKPT DATA_DIR OUT.pt [--every 3] [--offsets ...]
+        [--work DIR] [--rows ROWS.jsonl]
+
+Every ``--every``-th video of DATA_DIR that the checkpoint lists among its ``train_videos`` or
+``val_videos`` (matched by file name; any other file is left out, so held-out clips never enter
+the fit) is copied with its audio delayed by each of ``--offsets`` ms, measured with the
+checkpoint's learned method (``avts.sync.methods.learned_method``, default options), and the
+logistic P(|error| <= 1 frame at the file's frame rate) of the raw score (the peak prominence)
+is fitted as benchmarks/sync_accuracy.py --fit-calibration does (scikit-learn, C=10).
+Prints one JSON object: the fit, the hit rate, the score range of hits and misses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from avts.checkpoint import load_checkpoint, save_checkpoint
+from avts.data.corpus import find_videos
+from avts.media.probe import probe
+from avts.media.remux import make_shifted_copy
+from avts.models.build import load_model
+from avts.sync.detect import SyncOptions, detect
+from avts.sync.methods import learned_method
+
+OFFSETS_MS = (-480, -160, 0, 120, 360)  # not the bench's offsets; multiples of 40 ms
+
+
+def training_side(data: Path, loaded, every: int) -> tuple[list[Path], int]:
+    known = {Path(p).name for p in (*loaded.train_videos, *loaded.val_videos)}
+    videos = find_videos(data)
+    seen = [v for v in videos if v.name in known]
+    return seen[::every], len(videos) - len(seen)
+
+
+def measure(videos: list[Path], loaded, offsets: list[int], work: Path) -> list[dict]:
+    rows = []
+    for video in videos:
+        info = probe(video)
+        frame_ms = 1000.0 / (info.video_fps or 25.0)
+        for offset in offsets:
+            copy = make_shifted_copy(video, work / f"{video.stem}_{offset:+d}{video.suffix}",
+                                     offset)
+            t0 = time.perf_counter()
+            try:
+                r = detect(copy, learned_method(loaded, probe(copy)), SyncOptions())
+            except Exception as err:  # noqa: BLE001 - a fitting script: record and go on
+                rows.append({"file": video.name, "true_ms": offset, "error": str(err)})
+                continue
+            err_ms = None if r.offset_ms is None else r.offset_ms - offset
+            rows.append({"file": video.name, "true_ms": offset, "offset_ms": r.offset_ms,
+                         "score": r.score, "frame_ms": frame_ms,
+                         "hit": err_ms is not None and abs(err_ms) <= frame_ms + 1e-6,
+                         "seconds": time.perf_counter() - t0})
+            copy.unlink()
+    return rows
+
+
+def fit(rows: list[dict]) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    ok = [r for r in rows if "score" in r and np.isfinite(r["score"])]
+    score = np.array([[r["score"]] for r in ok])
+    hit = np.array([r["hit"] for r in ok])
+    summary = {"n": len(ok), "hit_rate": float(hit.mean()) if len(ok) else None,
+               "score_hits": _quartiles(score[hit, 0]) if hit.any() else None,
+               "score_misses": _quartiles(score[~hit, 0]) if (~hit).any() else None}
+    if len(np.unique(hit)) < 2:
+        return {**summary, "note": "all cases alike; nothing to fit"}
+    model = LogisticRegression(C=10.0).fit(score, hit)
+    slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
+    return {**summary, "slope": slope, "midpoint": -intercept / slope}
+
+
+def _quartiles(x: np.ndarray) -> list[float]:
+    return [round(float(q), 3) for q in np.percentile(x, [0, 25, 50, 75, 100])]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("data", type=Path, help="folder holding the checkpoint's training clips")
+    p.add_argument("out", type=Path, help="the calibrated copy of the checkpoint")
+    p.add_argument("--every", type=int, default=3)
+    p.add_argument("--offsets", default=",".join(map(str, OFFSETS_MS)))
+    p.add_argument("--work", type=Path, help="folder for the shifted copies (default: temp)")
+    p.add_argument("--rows", type=Path, help="also write every measurement (JSON lines)")
+    args = p.parse_args()
+    if args.out.resolve() == args.checkpoint.resolve():
+        p.error("OUT must differ from CHECKPOINT (inputs are never overwritten)")
+    loaded = load_model(args.checkpoint)
+    videos, left_out = training_side(args.data, loaded, max(1, args.every))
+    if not videos:
+        p.error(f"none of the videos in {args.data} is among the checkpoint's training clips")
+    offsets = [int(o) for o in args.offsets.split(",")]
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        rows = measure(videos, loaded, offsets, Path(tmp))
+    if args.rows:
+        args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = fit(rows)
+    report = {"checkpoint": str(args.checkpoint), "clips": len(videos),
+              "left_out_not_training": left_out, "offsets_ms": offsets,
+              "seconds_per_file": float(np.mean([r["seconds"] for r in rows if "seconds" in r])),
+              "calibration": result}
+    if "slope" in result:
+        state = load_checkpoint(args.checkpoint)
+        state.pop("format_version")
+        state["calibration"] = {"slope": result["slope"], "midpoint": result["midpoint"],
+                                "fitted_on": f"{len(videos)} training clips x {len(offsets)} "
+                                             "offsets, scripts/calibrate_sync.py"}
+        save_checkpoint(args.out, state)
+        report["out"] = str(args.out)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
