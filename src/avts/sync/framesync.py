@@ -3,9 +3,10 @@ region and of its padded audio, computed once per window, scored for every candi
 sliding one sequence against the other (mean per-frame cosine, as multi-way matching trained).
 
 Each window's video goes through exactly what training sees without augmentation: frames at the
-model's rate with a ``region_short_side``-pixel short side (the file's aspect kept), the square of
-largest motion energy over the window's frames (``avts.features.region.motion_region``; the
-whole frame with ``region: full``), grey, resized (area) to ``size + jitter`` and centre-cropped
+model's rate with a ``region_short_side``-pixel short side (the file's aspect kept), the region
+of ``data.multiway.region`` over the window's frames (``avts.features.region.find_region``, the
+call training makes over a whole clip: the mouth of the largest face, the square of largest
+motion energy, or the whole frame), grey, resized (area) to ``size + jitter`` and centre-cropped
 to ``size``. The audio net strides the 100 Hz log-mel by 4, so its features lie on a 40 ms grid;
 shifts between grid points come from running it again on the log-mel started 1..3 hops later
 (the audio delayed by 10, 20, 30 ms): four phases give every shift on the 10 ms hop grid.
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 
 from avts.config import MelConfig, MultiwayConfig
 from avts.features.audio import log_mel
-from avts.features.region import Box, motion_region
+from avts.features.region import find_region
 from avts.media.stream import Window
 from avts.models.framesync import FrameSync, video_input
 from avts.sync.curves import Calibration
@@ -52,9 +53,7 @@ def frame_size(height: int, width: int, short_side: int) -> tuple[int, int]:
 
 def region_input(frames: np.ndarray, spec: MultiwayConfig) -> np.ndarray:
     """(T, H, W, 3) uint8 frames -> (T, size, size) uint8 grey region, as training sees it."""
-    height, width = frames.shape[1:3]
-    box = (motion_region(frames, spec.box_fraction) if spec.region == "motion"
-           else Box(0, 0, height, width))
+    box = find_region(frames, spec.region, spec.box_fraction)
     grey = torch.from_numpy(box.crop(frames).astype(np.float32).mean(axis=3))  # (T, h, w)
     side = spec.size + spec.jitter
     grey = F.interpolate(grey[None], size=(side, side), mode="area")[0]
