@@ -24,6 +24,8 @@ MEL = MelConfig(sr_hz=16000, n_mels=40)  # 10 ms hop = RATE_HZ
 # --fit-calibration, seed 4242, 8 videos x 9 offsets in +-900 ms, all within one frame, plus 8
 # mismatched videos): shifted copies scored 3.4-7.0 (median 5.3), mismatched ones 2.4-3.7.
 BASELINE_CALIBRATION = Calibration(slope=4.4, midpoint=3.4)
+# spectrogram frames at the start whose window reaches into the STFT's zero padding
+_EDGE_FRAMES = -(-MEL.win_samples // (2 * MEL.hop_samples))
 
 
 @dataclass
@@ -43,10 +45,12 @@ def motion_onset(frames: np.ndarray, fps: float, clip_s: float) -> np.ndarray:
     not again when it ends; interpolated onto the 100 Hz grid of ``[0, clip_s)``."""
     grey = frames.astype(np.float32).mean(axis=-1)  # (T, H, W)
     energy = np.square(np.diff(grey, axis=0)).mean(axis=(1, 2))  # (T - 1,) at frames 1..T-1
-    rise = np.maximum(0.0, np.diff(energy, prepend=0.0))
+    # the first difference has no earlier one to rise from: 0, not the whole energy (else every
+    # window got a spurious onset at its start, which lined up with the audio's at -search)
+    rise = np.maximum(0.0, np.diff(energy, prepend=energy[:1]))
     times_s = np.arange(1, len(grey)) / fps
     grid_s = np.arange(round(clip_s * RATE_HZ)) / RATE_HZ
-    return np.interp(grid_s, times_s, rise)
+    return np.interp(grid_s, times_s, rise, left=0.0)
 
 
 def onset_strength(audio: np.ndarray) -> np.ndarray:
@@ -57,6 +61,8 @@ def onset_strength(audio: np.ndarray) -> np.ndarray:
     onset at time x peaks at x rather than ~12 ms early."""
     mel = log_mel(torch.from_numpy(audio), MEL).numpy()  # (n_mels, F)
     flux = np.concatenate([[0.0], np.maximum(0.0, np.diff(mel, axis=1)).sum(axis=0)])
+    # the centred STFT's zero padding makes the first frames rise from silence: no onset
+    flux[: _EDGE_FRAMES + 1] = 0.0
     grid = np.arange(len(flux)) * MEL.hop_samples
     return np.interp(grid, grid + MEL.win_samples / 2, flux)
 
