@@ -4,6 +4,8 @@ import pytest
 from avts.sync.curves import (
     Calibration,
     aggregate,
+    at_edge,
+    edge_discounted,
     merge_grids,
     parabolic_peak,
     prominence,
@@ -70,3 +72,10 @@ def test_shift_grids():
                                [940, 950, 960, 970, 980, 990, 1000])
     np.testing.assert_allclose(merge_grids(np.array([0.0, 40.0]), np.array([10.0, 40.0])),
                                [0, 10, 40])
+
+
+def test_a_peak_at_the_search_edge_counts_half():
+    assert at_edge(1000.0, 1000.0, 10.0) and at_edge(-990.0, 1000.0, 10.0)
+    assert not at_edge(980.0, 1000.0, 10.0) and not at_edge(0.0, 1000.0, 10.0)
+    assert edge_discounted(6.0, -1000.0, 1000.0, 40.0) == pytest.approx(3.0)
+    assert edge_discounted(6.0, -950.0, 1000.0, 40.0) == 6.0

@@ -81,3 +81,18 @@ def shift_grid(search_ms: float, step_ms: float, center_ms: float = 0.0,
     if limit_ms is not None:
         grid = grid[np.abs(grid) <= limit_ms + 1e-9]
     return grid
+
+
+EDGE_SCORE_FACTOR = 0.5  # a peak at the search range's edge needs twice the usual evidence
+
+
+def at_edge(peak_ms: float, search_ms: float, step_ms: float) -> bool:
+    """Is the peak at, or within one step of, either end of ``-search_ms..+search_ms``?"""
+    return abs(peak_ms) >= search_ms - step_ms - 1e-6
+
+
+def edge_discounted(score: float, peak_ms: float, search_ms: float, step_ms: float) -> float:
+    """The score that confidence is read from: at the edge of the search range the curve may
+    still be rising, its true peak outside the range, so the score counts half (a confident
+    verdict there takes evidence twice as strong as elsewhere)."""
+    return score * EDGE_SCORE_FACTOR if at_edge(peak_ms, search_ms, step_ms) else score
