@@ -28,7 +28,8 @@ MEL = MelConfig(sr_hz=16000, n_mels=40)  # 10 ms hop = RATE_HZ
 BASELINE_CALIBRATION = Calibration(slope=3.09, midpoint=3.81)
 # A shot cut: a frame difference of at least this mean squared grey-level change (an RMS change
 # of 14 of 255 levels over the picture), this many times both of its neighbours; on 37 clips
-# of ../shared/data/av-sync the cuts stood 24-6000x above their neighbours, motion below 15x.
+# of ../shared/data/av-sync differences that large stood either 24-6000x above both neighbours
+# (cuts) or at most 13x (movement).
 CUT_MIN_ENERGY = 200.0
 CUT_RATIO = 16.0
 # spectrogram frames at the start whose window reaches into the STFT's zero padding
