@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from avts.sync.curves import (
-    EDGE_CONFIDENCE_FACTOR,
     Calibration,
     aggregate,
-    edge_factor,
+    at_edge,
+    edge_discounted,
     merge_grids,
     parabolic_peak,
     prominence,
@@ -74,9 +74,8 @@ def test_shift_grids():
                                [0, 10, 40])
 
 
-def test_a_peak_on_the_edge_of_the_range_cuts_the_confidence():
-    rising = np.linspace(0.0, 1.0, 21)  # the true peak may lie beyond the last shift
-    assert edge_factor(rising) == edge_factor(rising[::-1]) == EDGE_CONFIDENCE_FACTOR < 1.0
-    inside = -np.abs(np.arange(21) - 15.0)
-    assert edge_factor(inside) == 1.0
-    assert edge_factor(np.full(21, np.nan)) == 1.0
+def test_a_peak_at_the_search_edge_counts_half():
+    assert at_edge(1000.0, 1000.0, 10.0) and at_edge(-990.0, 1000.0, 10.0)
+    assert not at_edge(980.0, 1000.0, 10.0) and not at_edge(0.0, 1000.0, 10.0)
+    assert edge_discounted(6.0, -1000.0, 1000.0, 40.0) == pytest.approx(3.0)
+    assert edge_discounted(6.0, -950.0, 1000.0, 40.0) == 6.0

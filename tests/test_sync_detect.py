@@ -88,9 +88,13 @@ def test_linear_drift_is_measured_end_to_end(tmp_path):
     assert abs(r.offset_ms - 40.0) <= 20.0  # the mean offset: the one at mid-file
 
 
-def test_confidence_drops_when_the_best_shift_is_the_edge_of_the_range(tmp_path):
-    clip = write_flash_click_offset(tmp_path / "late450.mp4", 450)
-    inside = avts.detect_offset(clip, method="baseline", search_ms=700)
-    edge = avts.detect_offset(clip, method="baseline", search_ms=430)  # the peak just beyond
-    assert abs(inside.offset_ms - 450) <= FRAME_MS and inside.confidence > 0.5
-    assert edge.offset_ms == pytest.approx(430) and edge.confidence <= 0.5
+def test_a_peak_at_the_edge_of_the_search_range_is_inconclusive(tmp_path):
+    # the audio is 530 ms early, 500 ms are searched: the curve peaks at the -500 ms edge and
+    # the true offset may lie beyond it (this read "out-of-sync" with confidence 1.0 before)
+    clip = write_flash_click_offset(tmp_path / "beyond.mp4", -530)
+    edge = avts.detect_offset(clip, method="baseline", search_ms=500)
+    assert edge.offset_ms == pytest.approx(-500.0, abs=10.0)
+    assert edge.verdict == "inconclusive" and "edge of the" in edge.reason
+    inside = avts.detect_offset(clip, method="baseline", search_ms=1000)
+    assert inside.verdict == "out-of-sync" and inside.confidence > 0.5
+    assert abs(inside.offset_ms + 530.0) <= FRAME_MS

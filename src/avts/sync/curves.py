@@ -68,20 +68,6 @@ def prominence(curve: np.ndarray) -> float:
     return float((curve.max() - np.median(curve)) / spread)
 
 
-# A best shift on the first or last point of the searched range may be the slope of a peak that
-# lies outside it: nothing inside the range tells the two apart, so the confidence is cut.
-EDGE_CONFIDENCE_FACTOR = 0.5
-
-
-def edge_factor(curve: np.ndarray) -> float:
-    """``EDGE_CONFIDENCE_FACTOR`` when the curve's maximum is at either end, else 1."""
-    curve = np.asarray(curve, dtype=np.float64)
-    if curve.size < 3 or not np.isfinite(curve).any():
-        return 1.0
-    i = int(np.nanargmax(curve))
-    return EDGE_CONFIDENCE_FACTOR if i in (0, curve.size - 1) else 1.0
-
-
 def merge_grids(coarse_ms: np.ndarray, fine_ms: np.ndarray) -> np.ndarray:
     """Sorted union of two shift grids (in whole milliseconds)."""
     return np.unique(np.concatenate([np.round(coarse_ms), np.round(fine_ms)]))
@@ -95,3 +81,18 @@ def shift_grid(search_ms: float, step_ms: float, center_ms: float = 0.0,
     if limit_ms is not None:
         grid = grid[np.abs(grid) <= limit_ms + 1e-9]
     return grid
+
+
+EDGE_SCORE_FACTOR = 0.5  # a peak at the search range's edge needs twice the usual evidence
+
+
+def at_edge(peak_ms: float, search_ms: float, step_ms: float) -> bool:
+    """Is the peak at, or within one step of, either end of ``-search_ms..+search_ms``?"""
+    return abs(peak_ms) >= search_ms - step_ms - 1e-6
+
+
+def edge_discounted(score: float, peak_ms: float, search_ms: float, step_ms: float) -> float:
+    """The score that confidence is read from: at the edge of the search range the curve may
+    still be rising, its true peak outside the range, so the score counts half (a confident
+    verdict there takes evidence twice as strong as elsewhere)."""
+    return score * EDGE_SCORE_FACTOR if at_edge(peak_ms, search_ms, step_ms) else score

@@ -15,7 +15,8 @@ from avts.media.stream import Window, stream_windows
 from avts.sync.curves import (
     Calibration,
     aggregate,
-    edge_factor,
+    at_edge,
+    edge_discounted,
     merge_grids,
     parabolic_peak,
     prominence,
@@ -86,7 +87,8 @@ def detect(path: str | Path, method: Method, options: SyncOptions = SyncOptions(
     mean = aggregate(curves)
     offset_ms = parabolic_peak(grid, mean)
     score = prominence(mean[n_coarse])
-    confidence = method.calibration(score) * edge_factor(mean[n_coarse])
+    confidence = method.calibration(edge_discounted(score, offset_ms, pad_s * 1000.0,
+                                                    method.step_ms))
     timeline = _timeline(method, evidence, grid, curves, n_coarse, options.segment_s)
     frame_ms = 1000.0 / base["fps"] if base["fps"] else 40.0
     drift = drift_ms_per_min(np.array([(w.start_s + w.end_s) / 2 for w in timeline]),
@@ -94,6 +96,8 @@ def detect(path: str | Path, method: Method, options: SyncOptions = SyncOptions(
                                        for w in timeline]),
                              np.array([w.confidence for w in timeline]), min_change_ms=frame_ms)
     result, reason = verdict(offset_ms, confidence, options.tolerances, options.min_confidence)
+    if reason and at_edge(offset_ms, pad_s * 1000.0, method.step_ms):
+        reason += f"; the peak lies at the edge of the +-{pad_s * 1000.0:g} ms search range"
     return SyncResult(offset_ms=offset_ms, offset_frames=offset_ms / frame_ms,
                       confidence=confidence, score=score, verdict=result, timeline=timeline,
                       drift_ms_per_min=drift, reason=reason, **base)
@@ -170,7 +174,8 @@ def _timeline(method: Method, evidence: _Evidence, grid: np.ndarray, curves: np.
             out.append(SyncWindow(start_s, end_s, None, 0.0))
             continue
         mean = aggregate(curves[used])
-        out.append(SyncWindow(start_s, end_s, parabolic_peak(grid, mean),
-                              method.calibration(prominence(mean[coarse]))
-                              * edge_factor(mean[coarse])))
+        peak_ms = parabolic_peak(grid, mean)
+        score = edge_discounted(prominence(mean[coarse]), peak_ms, float(np.abs(grid).max()),
+                                method.step_ms)
+        out.append(SyncWindow(start_s, end_s, peak_ms, method.calibration(score)))
     return tuple(out)
