@@ -35,8 +35,12 @@ from avts.sync.methods import learned_method
 OFFSETS_MS = (-480, -160, 0, 120, 360)  # not the bench's offsets; multiples of 40 ms
 
 
-def training_side(data: Path, loaded, every: int) -> tuple[list[Path], int]:
-    known = {Path(p).name for p in (*loaded.train_videos, *loaded.val_videos)}
+def training_side(data: Path, loaded, every: int, side: str = "both") -> tuple[list[Path], int]:
+    """Every ``every``-th video of ``data`` among the checkpoint's training (``train``),
+    validation (``val``: never a gradient step, only the pick of the epoch) or both."""
+    names = {"train": loaded.train_videos, "val": loaded.val_videos,
+             "both": (*loaded.train_videos, *loaded.val_videos)}[side]
+    known = {Path(p).name for p in names}
     videos = find_videos(data)
     seen = [v for v in videos if v.name in known]
     return seen[::every], len(videos) - len(seen)
@@ -94,11 +98,15 @@ def main() -> None:
     p.add_argument("--offsets", default=",".join(map(str, OFFSETS_MS)))
     p.add_argument("--work", type=Path, help="folder for the shifted copies (default: temp)")
     p.add_argument("--rows", type=Path, help="also write every measurement (JSON lines)")
+    p.add_argument("--side", choices=("train", "val", "both"), default="both",
+                   help="which of the checkpoint's clips (val: closest to unseen footage)")
+    p.add_argument("--strip", action="store_true",
+                   help="leave out what only resuming needs (optimizer, history): to ship it")
     args = p.parse_args()
     if args.out.resolve() == args.checkpoint.resolve():
         p.error("OUT must differ from CHECKPOINT (inputs are never overwritten)")
     loaded = load_model(args.checkpoint)
-    videos, left_out = training_side(args.data, loaded, max(1, args.every))
+    videos, left_out = training_side(args.data, loaded, max(1, args.every), args.side)
     if not videos:
         p.error(f"none of the videos in {args.data} is among the checkpoint's training clips")
     offsets = [int(o) for o in args.offsets.split(",")]
@@ -114,9 +122,11 @@ def main() -> None:
     if "slope" in result:
         state = load_checkpoint(args.checkpoint)
         state.pop("format_version")
+        for key in ("optimizer", "scheduler", "random_states", "history") if args.strip else ():
+            state.pop(key, None)
         state["calibration"] = {"slope": result["slope"], "midpoint": result["midpoint"],
-                                "fitted_on": f"{len(videos)} training clips x {len(offsets)} "
-                                             "offsets, scripts/calibrate_sync.py"}
+                                "fitted_on": f"{len(videos)} {args.side} clips x "
+                                             f"{len(offsets)} offsets, scripts/calibrate_sync.py"}
         save_checkpoint(args.out, state)
         report["out"] = str(args.out)
     print(json.dumps(report, indent=1))
