@@ -67,7 +67,14 @@ def train_step_rate(cfg: Config, device: torch.device, batch: int, steps: int) -
         loss.backward()
         opt.step()
 
-    step()  # warm-up
+    seconds = timed(step, steps, device)
+    return {"clips_per_s": batch * steps / seconds, "batch_size": batch, "steps": steps,
+            "params": count_parameters(model)}
+
+
+def timed(step, steps: int, device: torch.device) -> float:
+    """Seconds for ``steps`` calls of ``step`` after one warm-up call (GPU work waited for)."""
+    step()
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -75,9 +82,7 @@ def train_step_rate(cfg: Config, device: torch.device, batch: int, steps: int) -
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
-    return {"clips_per_s": batch * steps / seconds, "batch_size": batch, "steps": steps,
-            "params": count_parameters(model)}
+    return time.perf_counter() - t0
 
 
 def multiway_step_rate(cfg: Config, device: torch.device, steps: int) -> dict:
@@ -102,15 +107,7 @@ def multiway_step_rate(cfg: Config, device: torch.device, steps: int) -> dict:
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
+    seconds = timed(step, steps, device)
     return {"steps_per_s": steps / seconds, "items_per_s": batch * steps / seconds,
             "batch_size": batch, "steps": steps, "params": count_parameters(model)}
 
