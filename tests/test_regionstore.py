@@ -10,7 +10,8 @@ import avts.data.regionstore as regionstore
 from avts.config import ClipConfig, MultiwayConfig
 from avts.data.multiway import MultiwaySpec, cut_item
 from avts.data.multiway_items import MultiwayDataset
-from avts.data.regionstore import RegionStore, center_crop
+from avts.data.regionstore import RegionStore
+from avts.features.region import center_crop
 from avts.media import probe
 from avts.media.write import write_av
 
@@ -48,7 +49,7 @@ def test_store_keeps_the_grey_motion_crop_and_the_audio(videos):
     box = track.box  # on 48 x 64 frames, the block moves in rows 28-43, columns 40-63
     assert box.height == 24 and box.top >= 16 and box.left >= 32
     assert store.spans == [(videos[0].start_s, 3.0), (videos[1].start_s, 3.0)]
-    assert center_crop(track.gray, MW).shape == (75, 12, 12)
+    assert center_crop(track.gray, MW.size).shape == (75, 12, 12)
 
 
 def test_threads_do_not_change_the_result_and_bad_files_are_listed(videos, tmp_path):
@@ -82,7 +83,7 @@ def test_items_keep_sync_under_augmentation(videos):
     plain = MultiwayDataset(store, items, spec, MW)
     video, audio = cut_item(store.tracks[1].gray, store.tracks[1].audio, 30, spec)
     got = plain[1]
-    assert np.array_equal(got["video"].numpy(), center_crop(video, MW))
+    assert np.array_equal(got["video"].numpy(), center_crop(video, MW.size))
     assert np.array_equal(got["audio"].numpy(), audio)
     aug = MultiwayDataset(store, items, spec, MW, augment_seed=3, partners=[(1, 20), (0, 9)])
     again = MultiwayDataset(store, items, spec, MW, augment_seed=3, partners=[(1, 20), (0, 9)])

@@ -11,11 +11,11 @@ from sync_media import make_framesync_checkpoint, write_flash_click_offset
 
 import avts
 from avts.config import MultiwayConfig
-from avts.features.region import motion_region
+from avts.features.region import frame_size, motion_region
 from avts.media.probe import probe
 from avts.media.stream import stream_windows
 from avts.models.build import load_model
-from avts.sync.framesync import WINDOW_S, FrameSyncMethod, _State, frame_size, region_input
+from avts.sync.framesync import WINDOW_S, FrameSyncMethod, _State, region_input
 from avts.sync.learned import LEARNED_CALIBRATION
 from avts.sync.methods import learned_method
 

@@ -18,8 +18,9 @@ from torch.utils.data import Dataset
 
 from avts.config import Config, MultiwayConfig
 from avts.data.multiway import MultiwaySpec, cut_item, draw_items
-from avts.data.regionstore import RegionStore, center_crop
+from avts.data.regionstore import RegionStore
 from avts.errors import DatasetError
+from avts.features.region import center_crop
 
 Item = tuple[int, int]  # (clip index, first scored frame f0)
 
@@ -70,7 +71,7 @@ class MultiwayDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         video, audio = self._cut(self.items[i])
         if self.augment_seed is None:
-            video = center_crop(video, self.multiway)
+            video = center_crop(video, self.multiway.size)
         else:
             video, audio = self._augment(i, video, audio)
         return {"video": torch.from_numpy(np.ascontiguousarray(video)),

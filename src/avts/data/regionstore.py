@@ -18,12 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from avts.config import ClipConfig, MultiwayConfig
 from avts.errors import AvtsError
-from avts.features.region import Box, find_region
+from avts.features.region import Box, find_region, frame_size, grey_square
 from avts.media import read_audio, read_video
 from avts.types import MediaInfo, SkippedFile
 
@@ -45,37 +43,18 @@ class RegionTrack:
     box: Box  # the region on the decoded frames (region_short_side pixels on the short side)
 
 
-def decode_size_hw(height: int, width: int, short_side: int) -> tuple[int, int]:
-    """Frame size with ``short_side`` pixels on the shorter side, aspect kept, even sides."""
-    scale = short_side / min(height, width)
-    return max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2)
-
-
-def gray_square(frames: np.ndarray, side: int) -> np.ndarray:
-    """(T, H, W, 3) uint8 -> (T, side, side) uint8: mean of the channels, area-resized."""
-    gray = torch.from_numpy(frames).float().mean(dim=3)  # (T, H, W)
-    small = F.interpolate(gray[None], size=(side, side), mode="area")[0]
-    return small.round().clamp(0, 255).to(torch.uint8).numpy()
-
-
 def decode_region_track(info: MediaInfo, fps: float, sr_hz: int,
                         multiway: MultiwayConfig) -> RegionTrack:
     """Decode one file (its first MAX_DECODE_S seconds) into a ``RegionTrack``."""
     if not info.height or not info.width:
         raise AvtsError(f"{info.path}: no frame size known")
-    hw = decode_size_hw(info.height, info.width, multiway.region_short_side)
+    hw = frame_size(info.height, info.width, multiway.region_short_side)
     duration_s = min(info.duration_s, MAX_DECODE_S)
     frames = read_video(info.path, info.start_s, duration_s, fps, hw, info=info)
     audio = read_audio(info.path, info.start_s, len(frames) / fps, sr_hz, info=info)
     box = find_region(frames, multiway.region, multiway.box_fraction)
-    gray = gray_square(box.crop(frames), multiway.size + multiway.jitter)
+    gray = grey_square(box.crop(frames), multiway.size + multiway.jitter)
     return RegionTrack(info.start_s, gray, audio.astype(np.float32), box)
-
-
-def center_crop(gray: np.ndarray, multiway: MultiwayConfig) -> np.ndarray:
-    """(..., S + jitter, S + jitter) -> (..., S, S): the crop validation and evaluation use."""
-    h = multiway.jitter // 2
-    return gray[..., h:h + multiway.size, h:h + multiway.size]
 
 
 class RegionStore:

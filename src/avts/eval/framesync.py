@@ -15,8 +15,9 @@ import torch
 
 from avts.config import MelConfig
 from avts.data.pairs import PairSpec, kind_code
-from avts.data.regionstore import RegionStore, center_crop
+from avts.data.regionstore import RegionStore
 from avts.features.audio import log_mel
+from avts.features.region import center_crop
 from avts.models.framesync import FrameSync, video_input
 
 
@@ -44,7 +45,7 @@ def score_window_pairs(model: FrameSync, store: RegionStore, pairs: Sequence[Pai
     model.eval()
     n = store.multiway.win_frames
     needed = sorted({p.video_index for p in pairs} | {p.audio_index for p in pairs})
-    steps = {i: clip_steps(model, center_crop(store.tracks[i].gray, store.multiway),
+    steps = {i: clip_steps(model, center_crop(store.tracks[i].gray, store.multiway.size),
                            store.tracks[i].audio, mel, device) for i in needed}
     scores = []
     for p in pairs:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 # A box whose mean motion energy is not at least this many times the frame's mean is no better
 # than the whole frame (static shot, global camera motion, noise): fall back to the whole frame.
@@ -131,3 +133,27 @@ def find_region(frames: np.ndarray, region: str, box_fraction: float = 0.5) -> B
     elif region != "motion":
         raise ValueError(f"unknown region {region!r} (known: face, motion, full)")
     return motion_region(frames, box_fraction)
+
+
+# --- the model's input: a grey square of the region ------------------------------------------
+
+
+def frame_size(height: int, width: int, short_side: int) -> tuple[int, int]:
+    """(height, width) with the shorter side ``short_side``, aspect kept, even numbers: the
+    size frames are decoded at to find the region (training and sync alike)."""
+    scale = short_side / max(1, min(height, width))
+    return (max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2))
+
+
+def grey_square(frames: np.ndarray, side: int) -> np.ndarray:
+    """(T, H, W, 3) uint8 -> (T, side, side) uint8: mean of the channels, area-resized."""
+    grey = torch.from_numpy(frames).float().mean(dim=3)  # (T, H, W)
+    small = F.interpolate(grey[None], size=(side, side), mode="area")[0]
+    return small.round().clamp(0, 255).to(torch.uint8).numpy()
+
+
+def center_crop(grey: np.ndarray, size: int) -> np.ndarray:
+    """(..., S, S) -> (..., size, size), the centre: what validation and the offset search take
+    from the ``size + jitter`` squares that training crops at random."""
+    lo = (grey.shape[-1] - size) // 2
+    return grey[..., lo:lo + size, lo:lo + size]

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from avts.config import MelConfig, MultiwayConfig
 from avts.features.audio import log_mel
-from avts.features.region import find_region
+from avts.features.region import center_crop, find_region, grey_square
 from avts.media.stream import Window
 from avts.models.framesync import FrameSync, video_input
 from avts.sync.curves import Calibration
@@ -45,21 +44,10 @@ class _State:
     audio: list[np.ndarray]  # phase k: (F_k, D) audio features of the log-mel from hop k on
 
 
-def frame_size(height: int, width: int, short_side: int) -> tuple[int, int]:
-    """(height, width) with the shorter side ``short_side``, aspect kept, even numbers."""
-    scale = short_side / max(1, min(height, width))
-    return (max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2))
-
-
 def region_input(frames: np.ndarray, spec: MultiwayConfig) -> np.ndarray:
     """(T, H, W, 3) uint8 frames -> (T, size, size) uint8 grey region, as training sees it."""
     box = find_region(frames, spec.region, spec.box_fraction)
-    grey = torch.from_numpy(box.crop(frames).astype(np.float32).mean(axis=3))  # (T, h, w)
-    side = spec.size + spec.jitter
-    grey = F.interpolate(grey[None], size=(side, side), mode="area")[0]
-    lo = spec.jitter // 2  # training crops size from size + jitter; here the centre
-    grey = grey[:, lo:lo + spec.size, lo:lo + spec.size]
-    return grey.round().clamp(0, 255).to(torch.uint8).numpy()
+    return center_crop(grey_square(box.crop(frames), spec.size + spec.jitter), spec.size)
 
 
 class FrameSyncMethod:

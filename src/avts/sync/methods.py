@@ -7,9 +7,10 @@ built per file. A calibration stored in the checkpoint replaces the method's def
 
 from __future__ import annotations
 
+from avts.features.region import frame_size
 from avts.models.build import LoadedModel
 from avts.sync.curves import Calibration
-from avts.sync.framesync import FrameSyncMethod, frame_size
+from avts.sync.framesync import FrameSyncMethod
 from avts.sync.learned import LearnedMethod
 from avts.types import MediaInfo
 
