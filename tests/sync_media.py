@@ -55,7 +55,7 @@ def write_audio_only(path: Path, duration_s: float = 4.0, sr_hz: int = 16000) ->
 
 
 def make_framesync_checkpoint(path: Path, seed: int = 0, calibration: dict | None = None,
-                              **multiway) -> Path:
+                              members: int = 1, **multiway) -> Path:
     """A tiny frame-rate (``model.kind: framesync``) checkpoint with seeded random weights, in
     the format ``avts train`` writes: structure tests, not accuracy."""
     import torch
@@ -66,7 +66,7 @@ def make_framesync_checkpoint(path: Path, seed: int = 0, calibration: dict | Non
 
     spec = {"size": 16, "jitter": 2, "region_short_side": 48, **multiway}
     cfg = from_dict({"model": {"kind": "framesync", "framesync_widths": [4, 4, 8, 8],
-                               "embed_dim": 8},
+                               "embed_dim": 8, "framesync_members": members},
                      "train": {"loss": "multiway"},
                      "data": {"clip": {"fps": 25.0}, "multiway": spec}})
     torch.manual_seed(seed)

@@ -185,3 +185,23 @@ def test_channels_last_on_cpu_gives_the_same_embeddings() -> None:
     ref_fv = nn.functional.normalize(model.video_head(model.video.pool(ref_v.mean(dim=(3, 4)))))
     assert torch.allclose(fv, ref_fv, atol=1e-5)
     assert fa.shape == (2, 64)
+
+
+def test_framesync_ensemble_cosine_is_the_mean_of_its_members():
+    import torch
+
+    from avts.models.framesync import FrameSync, FrameSyncEnsemble, video_input
+
+    torch.manual_seed(0)
+    ens = FrameSyncEnsemble(3, (4, 4, 4, 4), embed_dim=8, n_mels=16).eval()
+    video = video_input(torch.randint(0, 256, (2, 12, 16, 16), dtype=torch.uint8))
+    mel = torch.randn(2, 1, 16, 48)
+    with torch.no_grad():
+        v, a = ens.video_steps(video), ens.audio_steps(mel)[:, :12]
+        members = [(m.video_steps(video), m.audio_steps(mel)[:, :12]) for m in ens.members]
+    assert v.shape == (2, 12, 24) and ens.embed_dim == 24
+    assert torch.allclose(v.norm(dim=-1), torch.ones(2, 12), atol=1e-5)
+    mean_cos = torch.stack([(mv * ma).sum(-1) for mv, ma in members]).mean(0)
+    assert torch.allclose((v * a).sum(-1), mean_cos, atol=1e-5)
+    one = FrameSync((4, 4, 4, 4), 8, 16)
+    assert FrameSyncEnsemble.window_embedding(v).shape == one.window_embedding(v).shape

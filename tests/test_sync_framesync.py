@@ -146,3 +146,13 @@ def test_a_bad_calibration_in_a_checkpoint_is_a_one_line_error(tmp_path):
                                                                         "midpoint": 0.0})
     with pytest.raises(CheckpointError, match="calibration"):
         load_model(path)
+
+
+def test_an_ensemble_checkpoint_loads_and_measures(clip, tmp_path):
+    from avts.models.framesync import FrameSyncEnsemble
+
+    path = make_framesync_checkpoint(tmp_path / "ensemble.pt", members=2)
+    loaded = avts.load_model(path)
+    assert isinstance(loaded.model, FrameSyncEnsemble) and len(loaded.model.members) == 2
+    result = avts.detect_offset(clip, checkpoint=path, search_ms=600)
+    assert -600 <= result.offset_ms <= 600 and math.isfinite(result.score)

@@ -182,6 +182,9 @@ class DataConfig:
     # header "file,group". Files not matched or not listed are each their own group.
     group_by: str | None = None
     multiway: MultiwayConfig = field(default_factory=MultiwayConfig)  # model.kind: framesync
+    # seed of the train/validation split; None: train.seed. Runs that differ only in their
+    # initialisation (members of an ensemble) keep one split with it.
+    split_seed: int | None = None
 
     def validate(self, prefix: str = "data", check_files: bool = True) -> None:
         self.clip.validate(f"{prefix}.clip")
@@ -196,6 +199,8 @@ class DataConfig:
                   hi_open=True)
         if self.group_by is not None:
             _check_group_by(f"{prefix}.group_by", self.group_by, check_files)
+        if self.split_seed is not None:
+            _at_least(f"{prefix}.split_seed", self.split_seed, 0)
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ class ModelConfig:
 
     kind: str = "twostream"  # "twostream" (paper) or "framesync"
     framesync_widths: tuple[int, ...] = (16, 32, 48, 64)
+    framesync_members: int = 1  # > 1: an ensemble of that many nets (mean of their cosines)
     video_arch: str = "mc3"  # "mc3": 3D stem + 3D first stage, then 2D (1x3x3); "r3d": all 3D
     video_stem_channels: int = 64
     video_widths: tuple[int, ...] = (64, 128, 256, 512)  # channels of the residual stages
@@ -223,6 +229,7 @@ class ModelConfig:
         if len(self.framesync_widths) != 4 or min(self.framesync_widths) < 1:
             _fail(f"{prefix}.framesync_widths", "a list of 4 integers >= 1",
                   list(self.framesync_widths))
+        _at_least(f"{prefix}.framesync_members", self.framesync_members, 1)
         _choice(f"{prefix}.video_arch", self.video_arch, VIDEO_ARCHS)
         _choice(f"{prefix}.pool", self.pool, POOL_MODES)
         for name in ("video_stem_channels", "embed_dim", "pool_time_steps"):

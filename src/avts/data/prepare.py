@@ -120,7 +120,8 @@ def split_for(index: CorpusIndex, cfg: Config) -> tuple[list[MediaInfo], list[Me
                            f"video, >= {min_duration_s(cfg):.1f} s; {len(index.skipped)} skipped)")
     groups = group_fn(index.videos, group_by, index.root)
     try:
-        train, val = split_by_video(index.videos, vf, cfg.train.seed, groups)
+        split_seed = cfg.train.seed if cfg.data.split_seed is None else cfg.data.split_seed
+        train, val = split_by_video(index.videos, vf, split_seed, groups)
     except DatasetError as err:  # all videos in one group
         raise DatasetError(f"{index.root}: data.group_by={group_by!r}: {err}") from err
     if min(len(train), len(val)) < MIN_VIDEOS_PER_SIDE:

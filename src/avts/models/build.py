@@ -12,15 +12,21 @@ from avts.checkpoint import checkpoint_config, load_checkpoint
 from avts.config import Config
 from avts.errors import CheckpointError, ConfigError
 from avts.losses import MultiwayLoss, build_loss
-from avts.models.framesync import FrameSync
+from avts.models.framesync import FrameSync, FrameSyncEnsemble
 from avts.models.twostream import TwoStream, build_model
 
+SyncModel = TwoStream | FrameSync | FrameSyncEnsemble
 
-def build_networks(cfg: Config) -> tuple[TwoStream | FrameSync, nn.Module]:
+
+def build_networks(cfg: Config) -> tuple[SyncModel, nn.Module]:
     """The model and the loss that ``cfg`` describes; a bad setting is a ConfigError.
     ``model.kind: framesync`` gives the frame-rate model and its multi-way loss."""
     if cfg.model.kind == "framesync":
-        model = FrameSync(cfg.model.framesync_widths, cfg.model.embed_dim, cfg.data.mel.n_mels)
+        m = cfg.model
+        model = (FrameSync(m.framesync_widths, m.embed_dim, cfg.data.mel.n_mels)
+                 if m.framesync_members == 1 else
+                 FrameSyncEnsemble(m.framesync_members, m.framesync_widths, m.embed_dim,
+                                   cfg.data.mel.n_mels))
         return model, MultiwayLoss(cfg.train.temperature)
     try:
         model = build_model(cfg.model)
@@ -35,7 +41,7 @@ def build_networks(cfg: Config) -> tuple[TwoStream | FrameSync, nn.Module]:
 class LoadedModel:
     """A trained model as a checkpoint describes it, ready for inference on the CPU."""
 
-    model: TwoStream | FrameSync  # both networks, eval mode, on the CPU (config.model.kind)
+    model: SyncModel  # both networks, eval mode, on the CPU (config.model.kind)
     scorer: nn.Module  # the training loss; scorer.pair_score(fv, fa) -> (B,), higher = in sync
     config: Config  # the full config the model was trained with
     threshold: float  # pair-score decision threshold chosen on validation at this epoch

@@ -78,3 +78,28 @@ class FrameSync(nn.Module):
     def window_embedding(steps: torch.Tensor) -> torch.Tensor:
         """(..., T, D) per-frame unit vectors -> (..., T * D) unit vector."""
         return steps.flatten(-2) / steps.shape[-2] ** 0.5
+
+
+class FrameSyncEnsemble(nn.Module):
+    """Several FrameSync nets (members trained from different seeds) as one: each step's
+    feature is the members' unit vectors concatenated and scaled by 1/sqrt(k), so the cosine of
+    two steps is the mean of the members' cosines, and every consumer of FrameSync (training
+    loss, pair scores, the offset search) averages the members without knowing of them."""
+
+    def __init__(self, members: int, widths: tuple[int, ...] = (24, 48, 64, 96),
+                 embed_dim: int = 64, n_mels: int = 40) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(FrameSync(widths, embed_dim, n_mels) for _ in range(members))
+        self.embed_dim = members * embed_dim
+        self.n_mels = n_mels
+
+    def _joined(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(parts, dim=-1) / len(parts) ** 0.5
+
+    def video_steps(self, x: torch.Tensor) -> torch.Tensor:
+        return self._joined([m.video_steps(x) for m in self.members])
+
+    def audio_steps(self, mel: torch.Tensor) -> torch.Tensor:
+        return self._joined([m.audio_steps(mel) for m in self.members])
+
+    window_embedding = staticmethod(FrameSync.window_embedding)

@@ -1,0 +1,63 @@
+"""Merge frame-rate checkpoints trained on the same split from different seeds into one
+ensemble checkpoint (``model.framesync_members: k``; avts.models.framesync.FrameSyncEnsemble:
+the offset search then averages the members' cosines).
+
+    python scripts/merge_framesync.py RUN0/best.pt RUN1/best.pt RUN2/best.pt --out ENSEMBLE.pt
+
+The members must share their config (but for ``train.seed``) and their training and validation
+files, so that the validation clips stay unseen by every member (calibrate on them afterwards:
+scripts/calibrate_sync.py ENSEMBLE.pt DATA OUT.pt --side val). What only resuming needs
+(optimizer, history, random states) is left out: the result is for inference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from avts.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
+
+SAME_KEYS = ("train_videos", "val_videos")
+
+
+def merged_state(paths: list[Path]) -> dict:
+    states = [load_checkpoint(p) for p in paths]
+    configs = [checkpoint_config(s, p).to_dict() for s, p in zip(states, paths, strict=True)]
+    for cfg in configs:
+        cfg["train"].pop("seed")
+    first, first_cfg = states[0], configs[0]
+    if first_cfg["model"]["kind"] != "framesync" or first_cfg["model"]["framesync_members"] != 1:
+        raise SystemExit(f"{paths[0]}: not a single frame-rate model")
+    for path, state, cfg in zip(paths[1:], states[1:], configs[1:], strict=True):
+        if cfg != first_cfg:
+            raise SystemExit(f"{path}: its config differs from {paths[0]}'s beyond train.seed")
+        for key in SAME_KEYS:
+            if sorted(state[key]) != sorted(first[key]):
+                raise SystemExit(f"{path}: other {key} than {paths[0]} (use data.split_seed)")
+    config = checkpoint_config(first, paths[0]).to_dict()
+    config["model"]["framesync_members"] = len(states)
+    model = {f"members.{i}.{k}": v for i, s in enumerate(states) for k, v in s["model"].items()}
+    return {"config": config, "model": model, "loss": first["loss"],
+            "epoch": first["epoch"], "threshold": first["threshold"],
+            "train_videos": first["train_videos"], "val_videos": first["val_videos"],
+            "members": [{"path": str(p), "epoch": s["epoch"]} for p, s in
+                        zip(paths, states, strict=True)]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if len(args.checkpoints) < 2:
+        parser.error("give at least two checkpoints")
+    if args.out.resolve() in {p.resolve() for p in args.checkpoints}:
+        parser.error("--out must differ from the inputs (inputs are never overwritten)")
+    state = merged_state(args.checkpoints)
+    save_checkpoint(args.out, state)
+    print(json.dumps({"out": str(args.out), "members": state["members"]}))
+
+
+if __name__ == "__main__":
+    main()
