@@ -35,6 +35,19 @@ def test_sync_errors_are_one_line(tmp_path, late_clip, capsys, monkeypatch):
     assert main(["sync", str(empty), "--method", "baseline"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert main(["sync", str(late_clip), "--method", "baseline", "--search-ms", "9000"]) == 2
+    capsys.readouterr()
+    assert main(["sync", str(late_clip), "--method", "baseline", "--min-confidence", "2"]) == 2
+    assert "minimum confidence" in capsys.readouterr().err
+
+
+def test_min_confidence_turns_a_weak_answer_inconclusive(late_clip, capsys):
+    assert main(["sync", str(late_clip), "--method", "baseline", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["verdict"] != "inconclusive" and first["confidence"] < 1.0
+    assert main(["sync", str(late_clip), "--method", "baseline", "--json",
+                 "--min-confidence", "1.0"]) == 0
+    strict = json.loads(capsys.readouterr().out)
+    assert strict["verdict"] == "inconclusive" and strict["offset_ms"] == first["offset_ms"]
 
 
 def test_sync_help_states_the_sign(capsys):

@@ -542,6 +542,8 @@ def _sync_options(search_ms: float = 1000.0, hop_s: float | None = None, segment
         raise ConfigError("tolerances must be >= 0 ms")
     if hop_s is not None and hop_s <= 0:
         raise ConfigError(f"the window spacing must be > 0 s, got {hop_s:g}")
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ConfigError(f"the minimum confidence must be in [0, 1], got {min_confidence:g}")
     return SyncOptions(search_ms=float(search_ms), hop_s=hop_s, segment_s=segment_s,
                        tolerances=tolerances, min_confidence=min_confidence)
 

@@ -159,12 +159,15 @@ def _add_sync_options(p: argparse.ArgumentParser, method: bool = True) -> None:
                    help="audio early by more than this is out of sync (BT.1359: 90)")
     p.add_argument("--tolerance-late-ms", type=float, default=185.0,
                    help="audio late by more than this is out of sync (BT.1359: 185)")
+    p.add_argument("--min-confidence", type=float, default=0.3,
+                   help="below this confidence the verdict is inconclusive (default 0.3; "
+                   "higher: fewer false alarms, more inconclusive files)")
 
 
 def _sync_kwargs(args) -> dict:
     return dict(checkpoint=args.checkpoint, method=args.method, search_ms=args.search_ms,
                 hop_s=args.hop_s, tolerance_early_ms=args.tolerance_early_ms,
-                tolerance_late_ms=args.tolerance_late_ms)
+                tolerance_late_ms=args.tolerance_late_ms, min_confidence=args.min_confidence)
 
 
 _SIGN = "positive: audio late, a sound is heard after its event is seen; negative: audio early"
