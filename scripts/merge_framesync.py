@@ -4,7 +4,7 @@ the offset search then averages the members' cosines).
 
     python scripts/merge_framesync.py RUN0/best.pt RUN1/best.pt RUN2/best.pt --out ENSEMBLE.pt
 
-The members must share their config (but for ``train.seed``) and their training and validation
+The members must share their config (but for the seeds) and their training and validation
 files, so that the validation clips stay unseen by every member (calibrate on them afterwards:
 scripts/calibrate_sync.py ENSEMBLE.pt DATA OUT.pt --side val). What only resuming needs
 (optimizer, history, random states) is left out: the result is for inference.
@@ -19,13 +19,17 @@ from pathlib import Path
 from avts.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
 
 SAME_KEYS = ("train_videos", "val_videos")
+# Settings that may differ between members: the seed (the point of an ensemble), how the split
+# was seeded (the file lists are compared instead) and the decoding threads.
+FREE = (("train", "seed"), ("train", "num_workers"), ("data", "split_seed"))
 
 
 def merged_state(paths: list[Path]) -> dict:
     states = [load_checkpoint(p) for p in paths]
     configs = [checkpoint_config(s, p).to_dict() for s, p in zip(states, paths, strict=True)]
     for cfg in configs:
-        cfg["train"].pop("seed")
+        for section, key in FREE:
+            cfg[section].pop(key, None)
     first, first_cfg = states[0], configs[0]
     if first_cfg["model"]["kind"] != "framesync" or first_cfg["model"]["framesync_members"] != 1:
         raise SystemExit(f"{paths[0]}: not a single frame-rate model")
