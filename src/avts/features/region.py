@@ -1,13 +1,16 @@
-"""Where the sound probably comes from: the square of largest motion energy in a clip.
+"""Where the sound probably comes from, and the small grey square a sync model sees of it.
 
 A talking head's mouth and jaw, a drummer's sticks, a hammer: what makes the sound moves, and
-the frame-to-frame difference energy finds it without a detector, for any content. The same
-function picks the region in training and at inference, so the network always sees the same
-kind of crop. Pure numpy: full-resolution frames in, a crop box out.
+the frame-to-frame difference energy finds it without a detector, for any content
+(``motion_region``, numpy). Where a face is visible its mouth is the better bet
+(``mouth_region``: OpenCV's bundled Haar cascade). ``find_region`` picks the region in training
+and at inference alike, so the network always sees the same kind of crop; ``grey_square`` and
+``center_crop`` turn it into the model's input. Frames in, a crop box (or crop) out.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,13 +87,19 @@ MOUTH_CENTRE_Y = 0.78
 MOUTH_SIDE = 0.75
 
 
-def _face_detector():
-    import cv2  # imported here: only the face region needs OpenCV
+_DETECTORS = threading.local()  # one cascade per thread: OpenCV's is not shared safely
 
-    path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
-    detector = cv2.CascadeClassifier(path)
-    if detector.empty():
-        raise RuntimeError(f"OpenCV's face cascade did not load from {path}")
+
+def _face_detector():
+    detector = getattr(_DETECTORS, "cascade", None)
+    if detector is None:
+        import cv2  # imported here: only the face region needs OpenCV
+
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        detector = cv2.CascadeClassifier(path)
+        if detector.empty():
+            raise RuntimeError(f"OpenCV's face cascade did not load from {path}")
+        _DETECTORS.cascade = detector
     return detector
 
 
