@@ -147,3 +147,16 @@ def test_two_inputs_for_one_output_are_refused_before_any_work(ckpt, tmp_path, c
                  "--checkpoint", str(ckpt)]) == 2
     assert "would both write" in capsys.readouterr().err
     assert not (tmp_path / "out" / "x.npz").exists()
+
+
+def test_a_frame_rate_sync_checkpoint_is_refused_in_one_line(tmp_path, capsys):
+    from sync_media import make_framesync_checkpoint
+
+    frames, fps, audio, sr = clip_arrays(1.0)
+    clip = write_av(tmp_path / "x.mp4", frames, fps, audio, sr)
+    fs = make_framesync_checkpoint(tmp_path / "fs.pt")
+    assert main(["embed", str(clip), "--out", str(tmp_path / "out"),
+                 "--checkpoint", str(fs)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "frame-rate sync model" in err[0] and "two-stream" in err[0]
+    assert not (tmp_path / "out" / "x.npz").exists()

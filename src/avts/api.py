@@ -320,6 +320,14 @@ def load_backbone(checkpoint: str | Path | None, preset: str = "tiny", seed: int
             raise ConfigError("config overrides shape an untrained network (random/scratch); "
                               "a checkpoint brings its own config")
         loaded = load_model(path)
+        if loaded.config.model.kind != "twostream":
+            from avts.errors import CheckpointError
+
+            raise CheckpointError(
+                f"{path} is a frame-rate sync model (model.kind {loaded.config.model.kind}, "
+                "the packaged default is one): embeddings, the audio probe and video "
+                "fine-tuning need the paper's two-stream network: pass --checkpoint of an "
+                "`avts train`/`avts demo` run (or --checkpoint random)")
         return loaded.model, loaded.config
     cfg = load_config(preset=preset, overrides=overrides)
     with torch.random.fork_rng():
