@@ -143,7 +143,7 @@ BAD_SETTINGS = [
     (["model.video_arch=r2d"], "model.video_arch must be one of mc3, r3d"),
     (["train.batch_size=0"], "train.batch_size must be >= 1; got 0"),
     (["train.epochs=0"], "train.epochs must be >= 1; got 0"),
-    (["train.samples_per_epoch=16"], "train.samples_per_epoch must be >= train.batch_size (32)"),
+    (["train.samples_per_epoch=4"], "train.samples_per_epoch must be >= train.batch_size (8)"),
     (["data.pairs.positive_fraction=2"], "data.pairs.positive_fraction must be in [0, 1]"),
     (["data.val_fraction=1"], "data.val_fraction must be in (0, 1)"),
     (["--group-by", "(unclosed"], "data.group_by must be a valid regex over the file name"),

@@ -76,6 +76,7 @@ BAD_SETTINGS = [
     ("train.device=gpu", "train.device must be one of auto, cpu, cuda, cuda:N, mps; got 'gpu'"),
     ("data.mel.win_samples=600", "data.mel.win_samples must be <= data.mel.n_fft (512); got 600"),
     ("train.optimizer=adam", "train.optimizer must be one of sgd, adamw; got 'adam'"),
+    ("train.lr_schedule=step", "train.lr_schedule must be one of plateau, cosine; got 'step'"),
     ("train.loss=triplet", "train.loss must be one of contrastive, cross_entropy, infonce"),
     ("model.video_arch=r2plus1d", "model.video_arch must be one of mc3, r3d; got 'r2plus1d'"),
     ("model.pool=max", "model.pool must be one of global, time; got 'max'"),

@@ -24,7 +24,7 @@ def test_preloaded_and_on_demand_windows_agree(synth_corpus, tmp_path):
     frames_pre, snap_s = pre.video(1, start_s)
     frames_lazy, _ = lazy.video(1, start_s)
     assert abs(snap_s) < 1e-9
-    assert frames_pre.shape == frames_lazy.shape == (pre.clip.n_frames, 48, 48, 3)
+    assert frames_pre.shape == frames_lazy.shape == (pre.clip.n_frames, 40, 40, 3)
     assert np.abs(frames_pre.astype(int) - frames_lazy.astype(int)).mean() < 2.0
     np.testing.assert_allclose(pre.audio(1, start_s), lazy.audio(1, start_s), atol=2e-3)
 

@@ -43,8 +43,8 @@ def test_paper_model_shapes_on_small_input() -> None:
 def test_tiny_model_shapes() -> None:
     model = build_model(TINY.model, TINY.data.clip, TINY.data.mel).eval()
     video, audio = model.example_inputs(3)
-    assert video.shape == (3, 3, TINY.data.clip.n_frames, 48, 48)
-    assert audio.shape == (3, 1, 32, 101)  # 1 s at a 10 ms hop
+    assert video.shape == (3, 3, TINY.data.clip.n_frames, 40, 40)
+    assert audio.shape == (3, 1, 32, 51)  # 1 s at a 20 ms hop
     with torch.no_grad():
         fv, fa = model(video, audio)
     assert fv.shape == fa.shape == (3, 64)

@@ -85,7 +85,10 @@ def test_a_new_run_never_overwrites_an_earlier_one(synth_corpus, quick_cfg, tmp_
     assert (tmp_path / "run" / "last.pt").read_bytes() == before
 
 
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, quick_cfg, tmp_path):
+@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, quick_cfg, tmp_path,
+                                                               schedule):
+    quick_cfg = _with_train(quick_cfg, lr_schedule=schedule)
     data = api.prepare_data(synth_corpus, quick_cfg)
     full = api.train(synth_corpus, tmp_path / "full", quick_cfg, data=data)
     api.train(synth_corpus, tmp_path / "part", _with_epochs(quick_cfg, 1), data=data)
@@ -96,6 +99,9 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, qui
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
     assert [m.train_loss for m in full.epochs] == [m.train_loss for m in resumed.epochs]
+    lrs = [m.lr for m in resumed.epochs]
+    if schedule == "cosine":  # (1 + cos(pi * e / 2)) / 2 of the base rate in epoch e + 1
+        assert lrs == pytest.approx([quick_cfg.train.lr, quick_cfg.train.lr / 2])
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "infonce"])

@@ -78,9 +78,7 @@ class Trainer:
         self.loss_fn = loss_fn.to(self.device)
         params = list(self.model.parameters()) + list(self.loss_fn.parameters())
         self.optimizer = _build_optimizer(cfg, params)
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, mode="min", factor=cfg.train.plateau_factor,
-            patience=cfg.train.plateau_patience)
+        self.scheduler = _build_scheduler(cfg, self.optimizer)
         self.epoch = 0  # last finished epoch
         self.best_metric = -math.inf
         self.history: list[EpochMetrics] = []
@@ -127,6 +125,11 @@ class Trainer:
         self.loss_fn.load_state_dict(state["loss"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
+            # The saved rate followed the run's epoch count; a resume may have raised it.
+            for group, base, factor in zip(self.optimizer.param_groups, self.scheduler.base_lrs,
+                                           self.scheduler.lr_lambdas, strict=True):
+                group["lr"] = base * factor(self.scheduler.last_epoch)
         self.epoch = state["epoch"]
         self.best_metric = state["best_metric"]
         self.history = [EpochMetrics(**m) for m in state["history"]]
@@ -152,7 +155,8 @@ class Trainer:
         if self.task:
             return self._finish_epoch(self._multiway_epoch(epoch))
         mix = negative_mix(epoch, self.cfg.curriculum)
-        if epoch > 1 and mix != negative_mix(epoch - 1, self.cfg.curriculum):
+        plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+        if plateau and epoch > 1 and mix != negative_mix(epoch - 1, self.cfg.curriculum):
             # A new curriculum stage changes the task: its loss is not comparable with the
             # previous stage's, so the plateau detector starts afresh.
             self.scheduler.best = self.scheduler.mode_worse
@@ -165,7 +169,7 @@ class Trainer:
         threshold = choose_threshold(val["score"], val["kind"])
         acc = accuracy_by_kind(val["score"], val["kind"], threshold)
         lr = self.optimizer.param_groups[0]["lr"]
-        self.scheduler.step(train_loss)
+        self._step_schedule(train_loss)
         metrics = EpochMetrics(
             epoch=epoch, train_loss=train_loss, val_loss=float(val["loss"]),
             val_accuracy=(acc.easy + acc.hard) / 2, val_accuracy_easy=acc.easy,
@@ -173,13 +177,19 @@ class Trainer:
             hard_fraction=mix.hard + mix.superhard, skipped_samples=skipped)
         return self._finish_epoch(metrics)
 
+    def _step_schedule(self, train_loss: float) -> None:
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(train_loss)
+        else:
+            self.scheduler.step()
+
     def _multiway_epoch(self, epoch: int) -> EpochMetrics:
         """Train and validate one epoch of multi-way matching (``model.kind: framesync``)."""
         torch.manual_seed(self.cfg.train.seed * 100_003 + epoch)
         train_loss, clips_per_s, _ = self._train_epoch(epoch, None)
         val = self.task.validate(self.model, self.loss_fn)
         lr = self.optimizer.param_groups[0]["lr"]
-        self.scheduler.step(train_loss)
+        self._step_schedule(train_loss)
         acc = val.accuracy
         return EpochMetrics(
             epoch=epoch, train_loss=train_loss, val_loss=val.loss,
@@ -332,6 +342,17 @@ class _StepTimer:
         if self.steps == 1:
             return self.clips_per_s
         return (self.clips - self.clips_first) / max(time.perf_counter() - self.t_first, 1e-9)
+
+
+def _build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer):
+    """The paper's lr x factor on a training-loss plateau, or a cosine over the epochs (a
+    function of the epoch count, so a resume with more ``train.epochs`` stretches it)."""
+    t = cfg.train
+    if t.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda e: 0.5 * (1.0 + math.cos(math.pi * min(e, t.epochs) / t.epochs)))
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=t.plateau_factor, patience=t.plateau_patience)
 
 
 def _build_optimizer(cfg: Config, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
