@@ -79,6 +79,7 @@ class Trainer:
         params = list(self.model.parameters()) + list(self.loss_fn.parameters())
         self.optimizer = _build_optimizer(cfg, params)
         self.scheduler = _build_scheduler(cfg, self.optimizer)
+        self._on_plateau = cfg.train.lr_schedule == "plateau"  # else a function of the epoch
         self.epoch = 0  # last finished epoch
         self.best_metric = -math.inf
         self.history: list[EpochMetrics] = []
@@ -125,7 +126,7 @@ class Trainer:
         self.loss_fn.load_state_dict(state["loss"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR):
+        if not self._on_plateau:
             # The saved rate followed the run's epoch count; a resume may have raised it.
             for group, base, factor in zip(self.optimizer.param_groups, self.scheduler.base_lrs,
                                            self.scheduler.lr_lambdas, strict=True):
@@ -155,8 +156,7 @@ class Trainer:
         if self.task:
             return self._finish_epoch(self._multiway_epoch(epoch))
         mix = negative_mix(epoch, self.cfg.curriculum)
-        plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-        if plateau and epoch > 1 and mix != negative_mix(epoch - 1, self.cfg.curriculum):
+        if self._on_plateau and epoch > 1 and mix != negative_mix(epoch - 1, self.cfg.curriculum):
             # A new curriculum stage changes the task: its loss is not comparable with the
             # previous stage's, so the plateau detector starts afresh.
             self.scheduler.best = self.scheduler.mode_worse
@@ -178,7 +178,7 @@ class Trainer:
         return self._finish_epoch(metrics)
 
     def _step_schedule(self, train_loss: float) -> None:
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        if self._on_plateau:
             self.scheduler.step(train_loss)
         else:
             self.scheduler.step()
