@@ -59,6 +59,9 @@ def test_missing_inputs_are_one_line_exit_2(tmp_path, capsys):
     assert "train.bogus" in _one_line_error(capsys)
     assert main(["train", "--data", ".", "--out", str(tmp_path / "r"), "model.pool=bogus"]) == 2
     assert "pool" in _one_line_error(capsys)
+    assert main(["train", "--data", ".", "--out", str(tmp_path / "r"), "--preset", "tiny",
+                 "--init", str(tmp_path / "x.pt")]) == 2
+    assert "x.pt" in _one_line_error(capsys)
 
 
 def test_unwritable_output_and_bad_counts_are_one_line_exit_2(tmp_path, capsys):

@@ -85,6 +85,40 @@ def test_a_new_run_never_overwrites_an_earlier_one(synth_corpus, quick_cfg, tmp_
     assert (tmp_path / "run" / "last.pt").read_bytes() == before
 
 
+def test_a_run_can_start_from_another_runs_weights(synth_corpus, quick_cfg, tmp_path):
+    data = api.prepare_data(synth_corpus, quick_cfg)
+    first = api.train(synth_corpus, tmp_path / "first", _with_epochs(quick_cfg, 1), data=data)
+    # A rate too small to move any weight: what the second run ends with is what it began with.
+    warm = _with_train(quick_cfg, epochs=1, lr=1e-12, init_from=str(first.last_checkpoint))
+    second = api.train(synth_corpus, tmp_path / "second", warm, data=data)
+    cold = api.train(synth_corpus, tmp_path / "cold", _with_train(warm, init_from=None),
+                     data=data)
+    start = dict(api.load_model(first.last_checkpoint).model.named_parameters())
+    warmed = dict(api.load_model(second.last_checkpoint).model.named_parameters())
+    scratch = dict(api.load_model(cold.last_checkpoint).model.named_parameters())
+    for name, value in start.items():
+        assert torch.allclose(warmed[name], value, atol=1e-8), name
+    assert any(not torch.allclose(scratch[n], v, atol=1e-3) for n, v in start.items())
+    assert api.load_model(second.last_checkpoint).config.train.init_from == warm.train.init_from
+
+
+def test_a_warm_start_that_does_not_fit_is_refused_before_decoding(synth_corpus, quick_cfg,
+                                                                    tmp_path):
+    from avts.errors import CheckpointError
+
+    run = api.train(synth_corpus, tmp_path / "run", _with_epochs(quick_cfg, 1))
+    wider = dataclasses.replace(quick_cfg, model=dataclasses.replace(
+        quick_cfg.model, embed_dim=quick_cfg.model.embed_dim * 2))
+    wider = _with_train(wider, init_from=str(run.last_checkpoint))
+    nowhere = tmp_path / "no-such-folder"  # decoding it would be a DatasetError
+    with pytest.raises(ConfigError, match="train.init_from: the networks of .* do not fit"):
+        api.train(nowhere, tmp_path / "wider", wider)
+    with pytest.raises(CheckpointError):
+        api.train(nowhere, tmp_path / "missing",
+                  _with_train(quick_cfg, init_from=str(tmp_path / "missing.pt")))
+    assert not (tmp_path / "wider").exists() and not (tmp_path / "missing").exists()
+
+
 @pytest.mark.parametrize("schedule", ["plateau", "cosine"])
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, quick_cfg, tmp_path,
                                                                schedule):

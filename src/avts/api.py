@@ -82,25 +82,31 @@ def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool =
     ``on_estimate(EpochEstimate)`` is called once, after the first steps have been timed."""
     from avts.train.trainer import Callbacks
 
+    from avts.models.build import initial_weights
+
     run_dir = Path(run_dir)
+    init = None
     if resume:
         state = _resume_state(run_dir, cfg)
     else:
         check_new_run(run_dir, cfg)
-        state = None
+        state, init = None, initial_weights(cfg)  # a resumed run has its own weights
     data = data or prepare_data(data_dir, cfg)
-    return _fit(run_dir, cfg, data, data_dir, state, Callbacks(on_step, on_epoch, on_estimate))
+    return _fit(run_dir, cfg, data, data_dir, state, Callbacks(on_step, on_epoch, on_estimate),
+                init)
 
 
 def check_new_run(run_dir: str | Path, cfg: Config) -> None:
-    """Refuse, before any data is decoded, a run that would overwrite an earlier one or that
-    names a device this machine does not have."""
+    """Refuse, before any data is decoded, a run that would overwrite an earlier one, that
+    names a device this machine does not have or a ``train.init_from`` that does not fit."""
     from avts.device import select_device
+    from avts.models.build import initial_weights
 
     select_device(cfg.train.device)
     if (Path(run_dir) / "last.pt").exists():
         raise RunExistsError(f"{run_dir} already holds a training run; continue it with "
                              "--resume or choose another output folder")
+    initial_weights(cfg)
 
 
 def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Config:
@@ -152,8 +158,9 @@ def _resume_state(run_dir: Path, cfg: Config) -> dict:
 
 
 def _fit(run_dir: Path, cfg: Config, data: PreparedData, data_dir: str | Path,
-         state: dict | None, callbacks: Callbacks) -> TrainResult:
-    """Check a resume against the data, then (and only then) write the run files and train."""
+         state: dict | None, callbacks: Callbacks, init: dict | None = None) -> TrainResult:
+    """Check a resume against the data, then (and only then) write the run files and train,
+    from ``state`` (a resume), else from the ``init`` weights, else from scratch."""
     from avts.train.resume import check_same_files
     from avts.train.trainer import Trainer
 
@@ -168,6 +175,8 @@ def _fit(run_dir: Path, cfg: Config, data: PreparedData, data_dir: str | Path,
     trainer = Trainer(cfg, data.train, data.val, run_dir, callbacks, data_dir=data_dir)
     if state is not None:
         trainer.load_state(state)
+    elif init is not None:
+        trainer.model.load_state_dict(init)
     t0 = time.perf_counter()
     history = trainer.fit()
     seconds = time.perf_counter() - t0

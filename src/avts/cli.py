@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group-by", metavar="REGEX|CSV",
                    help="keep groups of files on one side of the split: a regex over the file "
                         "name or a CSV 'file,group' (sets data.group_by)")
+    p.add_argument("--init", metavar="CHECKPOINT",
+                   help="start from this checkpoint's network weights (same model shape; a "
+                        "fresh optimizer), e.g. one pretrained on `avts synth` videos "
+                        "(sets train.init_from)")
     _add_config_args(p)
 
     p = sub.add_parser("eval-sync", help="sync accuracy per negative kind on held-out videos")
@@ -353,6 +357,8 @@ def _cmd_train(args) -> None:
     overrides = list(args.overrides)
     if args.group_by is not None:  # JSON quoting keeps a regex a YAML string
         overrides.append(f"data.group_by={json.dumps(args.group_by)}")
+    if args.init is not None:
+        overrides.append(f"train.init_from={json.dumps(args.init)}")
     if args.resume and (args.config or args.preset):
         raise ConfigError("--resume continues with the run's own config.yaml; give only "
                           "overrides (e.g. train.epochs=40), not --config or --preset")

@@ -267,6 +267,9 @@ class TrainConfig:
     num_workers: int = 2  # data-loading processes
     device: str = "auto"  # "auto" (cuda, mps, cpu), "cpu", "cuda", "cuda:N" or "mps"
     seed: int = 0
+    # Warm start: a new run begins from this checkpoint's network weights (same model shape;
+    # optimizer and schedule start afresh), e.g. a model pretrained on synthetic videos.
+    init_from: str | None = None
 
     def validate(self, prefix: str = "train") -> None:
         for name in ("epochs", "batch_size", "val_samples"):
@@ -288,6 +291,8 @@ class TrainConfig:
         if not _DEVICE_RE.fullmatch(self.device):
             _fail(f"{prefix}.device", "one of auto, cpu, cuda, cuda:N, mps", self.device)
         _at_least(f"{prefix}.seed", self.seed, 0)  # numpy generators take no negative seeds
+        if self.init_from is not None and not self.init_from:
+            _fail(f"{prefix}.init_from", "null or the path of a checkpoint", self.init_from)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from avts.checkpoint import checkpoint_config, load_checkpoint
@@ -73,6 +74,27 @@ def load_model(path: str | Path) -> LoadedModel:
         val_videos=tuple(str(p) for p in state["val_videos"]),
         epoch=int(state["epoch"]), path=path,
         calibration=_calibration(state.get("calibration"), path))
+
+
+def initial_weights(cfg: Config) -> dict[str, torch.Tensor] | None:
+    """The network weights a new run starts from: those of ``train.init_from``, checked to fit
+    ``cfg``'s model (so a mismatch is refused before any data is decoded); None without it."""
+    if cfg.train.init_from is None:
+        return None
+    path = Path(cfg.train.init_from)
+    weights = load_model(path).model.state_dict()
+    try:
+        build_networks(cfg)[0].load_state_dict(weights)
+    except RuntimeError as err:
+        raise ConfigError(f"train.init_from: the networks of {path} do not fit this config's "
+                          f"model: {_first_detail(err)}") from err
+    return weights
+
+
+def _first_detail(err: Exception) -> str:
+    """The first specific line of a ``load_state_dict`` error (the first only names the class)."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    return lines[1] if len(lines) > 1 else lines[0] if lines else type(err).__name__
 
 
 def _calibration(value, path: Path) -> dict[str, float] | None:
