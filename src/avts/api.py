@@ -80,9 +80,8 @@ def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool =
     ``metrics.jsonl``, TensorBoard logs, ``config.yaml``, ``skipped.json`` and ``curves.png``.
     ``resume``: continue ``run_dir/last.pt`` with ``cfg`` (see also ``resume()``).
     ``on_estimate(EpochEstimate)`` is called once, after the first steps have been timed."""
-    from avts.train.trainer import Callbacks
-
     from avts.models.build import initial_weights
+    from avts.train.trainer import Callbacks
 
     run_dir = Path(run_dir)
     init = None
