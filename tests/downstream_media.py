@@ -14,10 +14,12 @@ from avts.models.build import build_networks
 
 def make_checkpoint(path, seed: int = 0):
     """A tiny two-stream model with seeded random weights, saved as a training run would."""
-    # The input the pinned embeddings were taken with (the tiny preset's until it went to 8 fps,
-    # 40x40 and a 20 ms hop), so that the pins follow preprocessing, not the preset.
+    # The input and network the pinned embeddings were taken with (the tiny preset's until it
+    # went to 8 fps, 40x40, a 20 ms hop and the spatial max), so that the pins follow
+    # preprocessing, not the preset.
     cfg = apply_overrides(tiny(), ["data.clip.fps=12.0", "data.clip.height=48",
-                                   "data.clip.width=48", "data.mel.hop_samples=160"])
+                                   "data.clip.width=48", "data.mel.hop_samples=160",
+                                   "model.video_space_pool=mean"])
     torch.manual_seed(seed)
     model, loss_fn = build_networks(cfg)
     save_checkpoint(path, {"config": cfg.to_dict(), "model": model.state_dict(),

@@ -80,6 +80,7 @@ BAD_SETTINGS = [
     ("train.loss=triplet", "train.loss must be one of contrastive, cross_entropy, infonce"),
     ("model.video_arch=r2plus1d", "model.video_arch must be one of mc3, r3d; got 'r2plus1d'"),
     ("model.pool=max", "model.pool must be one of global, time; got 'max'"),
+    ("model.video_space_pool=sum", "model.video_space_pool must be one of mean, max; got 'sum'"),
     ("train.batch_size=0", "train.batch_size must be >= 1; got 0"),
     ("train.epochs=0", "train.epochs must be >= 1; got 0"),
     ("train.samples_per_epoch=8", "train.samples_per_epoch must be >= train.batch_size (64)"),

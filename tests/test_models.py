@@ -92,6 +92,21 @@ def test_time_pool_keeps_temporal_order() -> None:
         assert not torch.allclose(net(m), net(m.flip(-1)), atol=1e-4)
 
 
+def test_space_max_pool_is_the_largest_response_over_space() -> None:
+    """video_space_pool="max" reduces the last map by its maximum: a response confined to a few
+    pixels survives it, where the paper's mean divides it by the map's area."""
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(TINY.model, pool="time", video_space_pool="max")
+    net = VideoNet(cfg).eval()
+    x = torch.randn(2, 3, 8, 40, 40)
+    with torch.no_grad():
+        fmap = net.features(x)  # (B, C, T', H', W')
+        torch.testing.assert_close(net(x), net.pool(fmap.amax(dim=(3, 4))))
+        mean_net = VideoNet(dataclasses.replace(cfg, video_space_pool="mean")).eval()
+        mean_net.load_state_dict(net.state_dict())
+        torch.testing.assert_close(mean_net(x), net.pool(fmap.mean(dim=(3, 4))))
+
+
 def test_embeddings_are_unit_norm() -> None:
     torch.manual_seed(0)
     model = build_model(TINY.model, TINY.data.clip, TINY.data.mel)
@@ -118,6 +133,8 @@ def test_bad_config_is_rejected() -> None:
         VideoNet(ModelConfig(video_arch="i3d"))
     with pytest.raises(ValueError, match="pool"):
         AudioNet(ModelConfig(pool="max"))
+    with pytest.raises(ValueError, match="video_space_pool"):
+        VideoNet(ModelConfig(video_space_pool="median"))
 
 
 def test_tiny_model_overfits_a_batch() -> None:
@@ -182,7 +199,7 @@ def test_channels_last_on_cpu_gives_the_same_embeddings() -> None:
         ref_a = model.audio.stages(audio)
     assert torch.allclose(model.video.features(video), ref_v, atol=1e-5)
     assert torch.allclose(model.audio.features(audio), ref_a, atol=1e-5)
-    ref_fv = nn.functional.normalize(model.video_head(model.video.pool(ref_v.mean(dim=(3, 4)))))
+    ref_fv = nn.functional.normalize(model.video_head(model.video.pool(ref_v.amax(dim=(3, 4)))))
     assert torch.allclose(fv, ref_fv, atol=1e-5)
     assert fa.shape == (2, 64)
 

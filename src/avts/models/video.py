@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from avts.config import VIDEO_ARCHS, ModelConfig
+from avts.config import SPACE_POOLS, VIDEO_ARCHS, ModelConfig
 from avts.models.pool import SequencePool
 
 
@@ -53,6 +53,9 @@ class VideoNet(nn.Module):
             raise ValueError(
                 f"unknown video_arch {cfg.video_arch!r} (known: {', '.join(VIDEO_ARCHS)})"
             )
+        if cfg.video_space_pool not in SPACE_POOLS:
+            raise ValueError(f"unknown video_space_pool {cfg.video_space_pool!r} "
+                             f"(known: {', '.join(SPACE_POOLS)})")
         if len(cfg.video_widths) != len(cfg.video_blocks) or not cfg.video_widths:
             raise ValueError("video_widths and video_blocks must be non-empty and equally long")
         self.arch = cfg.video_arch
@@ -74,6 +77,7 @@ class VideoNet(nn.Module):
             stages.append(nn.Sequential(*blocks))
             in_ch = width
         self.stages = nn.Sequential(*stages)
+        self.space_pool = cfg.video_space_pool
         self.pool = SequencePool(cfg.pool, cfg.pool_time_steps)
         self.feature_dim = in_ch
         self.out_dim = self.pool.out_dim(in_ch)
@@ -90,5 +94,6 @@ class VideoNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, T, H, W)
         fmap = self.features(x)  # (B, C, T', H', W')
-        seq = fmap.mean(dim=(3, 4))  # (B, C, T'): average over space
+        # (B, C, T'): reduced over space
+        seq = fmap.amax(dim=(3, 4)) if self.space_pool == "max" else fmap.mean(dim=(3, 4))
         return self.pool(seq)  # (B, out_dim)
