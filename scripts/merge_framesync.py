@@ -19,9 +19,11 @@ from pathlib import Path
 from avts.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
 
 SAME_KEYS = ("train_videos", "val_videos")
-# Settings that may differ between members: the seed (the point of an ensemble), how the split
-# was seeded (the file lists are compared instead) and the decoding threads.
-FREE = (("train", "seed"), ("train", "num_workers"), ("data", "split_seed"))
+# Settings that may differ between members: the seed and the starting weights (the point of an
+# ensemble), how the split was seeded (the file lists are compared instead) and the decoding
+# threads.
+FREE = (("train", "seed"), ("train", "num_workers"), ("train", "init_from"),
+        ("data", "split_seed"))
 
 
 def merged_state(paths: list[Path]) -> dict:
