@@ -80,24 +80,23 @@ def train(data_dir: str | Path, run_dir: str | Path, cfg: Config, resume: bool =
     ``metrics.jsonl``, TensorBoard logs, ``config.yaml``, ``skipped.json`` and ``curves.png``.
     ``resume``: continue ``run_dir/last.pt`` with ``cfg`` (see also ``resume()``).
     ``on_estimate(EpochEstimate)`` is called once, after the first steps have been timed."""
-    from avts.models.build import initial_weights
     from avts.train.trainer import Callbacks
 
     run_dir = Path(run_dir)
     init = None
     if resume:
-        state = _resume_state(run_dir, cfg)
+        state = _resume_state(run_dir, cfg)  # a resumed run has its own weights
     else:
-        check_new_run(run_dir, cfg)
-        state, init = None, initial_weights(cfg)  # a resumed run has its own weights
+        state, init = None, check_new_run(run_dir, cfg)
     data = data or prepare_data(data_dir, cfg)
     return _fit(run_dir, cfg, data, data_dir, state, Callbacks(on_step, on_epoch, on_estimate),
                 init)
 
 
-def check_new_run(run_dir: str | Path, cfg: Config) -> None:
+def check_new_run(run_dir: str | Path, cfg: Config) -> dict | None:
     """Refuse, before any data is decoded, a run that would overwrite an earlier one, that
-    names a device this machine does not have or a ``train.init_from`` that does not fit."""
+    names a device this machine does not have or a ``train.init_from`` that does not fit.
+    Returns the network weights the run starts from (``train.init_from``'s), or None."""
     from avts.device import select_device
     from avts.models.build import initial_weights
 
@@ -105,7 +104,7 @@ def check_new_run(run_dir: str | Path, cfg: Config) -> None:
     if (Path(run_dir) / "last.pt").exists():
         raise RunExistsError(f"{run_dir} already holds a training run; continue it with "
                              "--resume or choose another output folder")
-    initial_weights(cfg)
+    return initial_weights(cfg)
 
 
 def resume_config(run_dir: str | Path, overrides: Sequence[str] = ()) -> Config:

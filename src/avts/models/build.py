@@ -65,8 +65,8 @@ def load_model(path: str | Path) -> LoadedModel:
         model.load_state_dict(state["model"])
         scorer.load_state_dict(state["loss"])
     except (RuntimeError, TypeError) as err:  # shapes or names that do not match the config
-        first = str(err).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: weights do not fit its config: {first}") from err
+        raise CheckpointError(f"{path}: weights do not fit its config: "
+                              f"{_first_detail(err)}") from err
     return LoadedModel(
         model=model.eval(), scorer=scorer.eval(), config=cfg,
         threshold=float(state["threshold"]),
