@@ -222,3 +222,46 @@ def test_framesync_ensemble_cosine_is_the_mean_of_its_members():
     assert torch.allclose((v * a).sum(-1), mean_cos, atol=1e-5)
     one = FrameSync((4, 4, 4, 4), 8, 16)
     assert FrameSyncEnsemble.window_embedding(v).shape == one.window_embedding(v).shape
+
+
+def _changed_steps(before, after) -> list[int]:
+    import torch
+
+    return torch.nonzero((before - after).abs().amax(dim=(0, 2)) > 1e-6).flatten().tolist()
+
+
+def test_framesync_dilations_set_the_temporal_reach():
+    import torch
+
+    from avts.models.framesync import FrameSync, video_input
+
+    torch.manual_seed(0)
+    video = video_input(torch.randint(0, 256, (1, 40, 16, 16), dtype=torch.uint8))
+    poked = video.clone()
+    poked[:, :, 20] += 1.0  # one frame's input changed: which output steps see it?
+    mel = torch.randn(1, 1, 16, 160)
+    mel_poked = mel.clone()
+    mel_poked[..., 80:82] += 5.0  # one 25 Hz step of audio (4 mel frames), its mean kept
+    mel_poked[..., 82:84] -= 5.0
+    reach = {}
+    for dil in ((1, 1), (1, 2, 4)):
+        model = FrameSync((4, 4, 4, 4), 8, 16, video_dilations=dil, audio_dilations=dil).eval()
+        with torch.no_grad():
+            v = _changed_steps(model.video_steps(video), model.video_steps(poked))
+            a = _changed_steps(model.audio_steps(mel), model.audio_steps(mel_poked))
+        reach[dil] = (v, a)
+    # Each kernel-5 conv adds 2 * dilation steps a side: at most 4 and 14 steps either way (a
+    # step may not change where ReLUs are off).
+    (v_short, a_short), (v_long, a_long) = reach[(1, 1)], reach[(1, 2, 4)]
+    assert 20 in v_short and set(v_short) <= set(range(16, 25))
+    assert set(v_long) <= set(range(6, 35)) and max(abs(t - 20) for t in v_long) > 8
+    assert max(a_long) - min(a_long) > max(a_short) - min(a_short) + 16  # audio: +28 steps
+
+
+def test_framesync_default_layout_is_unchanged():
+    """Checkpoints saved before the dilation options load: same keys, no audio stack."""
+    from avts.models.framesync import FrameSync
+
+    keys = set(FrameSync((4, 4, 4, 4), 8, 16).state_dict())
+    assert not any(k.startswith("audio_time") for k in keys)
+    assert {"video_time.0.weight", "video_time.3.weight"} <= keys

@@ -216,6 +216,10 @@ class ModelConfig:
     kind: str = "twostream"  # "twostream" (paper) or "framesync"
     framesync_widths: tuple[int, ...] = (16, 32, 48, 64)
     framesync_members: int = 1  # > 1: an ensemble of that many nets (mean of their cosines)
+    # Dilations of the kernel-5 temporal convs on the per-frame features: the reach in frames
+    # is 1 + 4 * sum. Video (1, 1): 9 frames (360 ms); audio: none beyond its 2D convs.
+    framesync_video_dilations: tuple[int, ...] = (1, 1)
+    framesync_audio_dilations: tuple[int, ...] = ()
     video_arch: str = "mc3"  # "mc3": 3D stem + 3D first stage, then 2D (1x3x3); "r3d": all 3D
     video_stem_channels: int = 64
     video_widths: tuple[int, ...] = (64, 128, 256, 512)  # channels of the residual stages
@@ -236,6 +240,10 @@ class ModelConfig:
             _fail(f"{prefix}.framesync_widths", "a list of 4 integers >= 1",
                   list(self.framesync_widths))
         _at_least(f"{prefix}.framesync_members", self.framesync_members, 1)
+        for name in ("framesync_video_dilations", "framesync_audio_dilations"):
+            values = getattr(self, name)
+            if any(d < 1 for d in values):
+                _fail(f"{prefix}.{name}", "a list of integers >= 1", list(values))
         _choice(f"{prefix}.video_arch", self.video_arch, VIDEO_ARCHS)
         _choice(f"{prefix}.pool", self.pool, POOL_MODES)
         _choice(f"{prefix}.video_space_pool", self.video_space_pool, SPACE_POOLS)

@@ -24,10 +24,11 @@ def build_networks(cfg: Config) -> tuple[SyncModel, nn.Module]:
     ``model.kind: framesync`` gives the frame-rate model and its multi-way loss."""
     if cfg.model.kind == "framesync":
         m = cfg.model
-        model = (FrameSync(m.framesync_widths, m.embed_dim, cfg.data.mel.n_mels)
+        reach = (m.framesync_video_dilations, m.framesync_audio_dilations)
+        model = (FrameSync(m.framesync_widths, m.embed_dim, cfg.data.mel.n_mels, *reach)
                  if m.framesync_members == 1 else
                  FrameSyncEnsemble(m.framesync_members, m.framesync_widths, m.embed_dim,
-                                   cfg.data.mel.n_mels))
+                                   cfg.data.mel.n_mels, *reach))
         return model, MultiwayLoss(cfg.train.temperature)
     try:
         model = build_model(cfg.model)

@@ -24,6 +24,16 @@ def _block2d(cin: int, cout: int, stride: tuple[int, int]) -> nn.Sequential:
         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+def _time_stack(channels: int, dilations: tuple[int, ...]) -> nn.Sequential:
+    """Temporal convs (kernel 5) on per-step features, one per dilation: reach
+    1 + 4 * sum(dilations) steps. ``(1, 1)`` is the original 9-frame (360 ms) stack."""
+    layers: list[nn.Module] = []
+    for d in dilations:
+        layers += [nn.Conv1d(channels, channels, 5, padding=2 * d, dilation=d, bias=False),
+                   nn.BatchNorm1d(channels), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
 def video_input(gray: torch.Tensor) -> torch.Tensor:
     """(B, T, H, W) grey levels in [0, 255] -> (B, 2, T, H, W): standardised grey, difference."""
     x = gray.float() / 255.0
@@ -34,21 +44,18 @@ def video_input(gray: torch.Tensor) -> torch.Tensor:
 
 class FrameSync(nn.Module):
     def __init__(self, widths: tuple[int, ...] = (24, 48, 64, 96), embed_dim: int = 64,
-                 n_mels: int = 40) -> None:
+                 n_mels: int = 40, video_dilations: tuple[int, ...] = (1, 1),
+                 audio_dilations: tuple[int, ...] = ()) -> None:
         super().__init__()
         # (2+1)D: a 2D net on each frame (grey + difference), then temporal convs on the
-        # pooled per-frame features (receptive field 9 frames, 360 ms). Far faster on a CPU
-        # than 3D convolutions of the same reach.
+        # pooled per-frame features (by default a reach of 9 frames, 360 ms). Far faster on a
+        # CPU than 3D convolutions of the same reach.
         blocks, cin = [], 2
         for width in widths:
             blocks.append(_block2d(cin, width, (2, 2)))
             cin = width
         self.video = nn.Sequential(*blocks)
-        self.video_time = nn.Sequential(
-            nn.Conv1d(cin, cin, 5, padding=2, bias=False), nn.BatchNorm1d(cin),
-            nn.ReLU(inplace=True),
-            nn.Conv1d(cin, cin, 5, padding=2, bias=False), nn.BatchNorm1d(cin),
-            nn.ReLU(inplace=True))
+        self.video_time = _time_stack(cin, tuple(video_dilations))
         self.video_head = nn.Conv1d(cin, embed_dim, 1)
         strides = ((2, 2), (2, 2), (2, 1), (1, 1))  # time: 100 Hz -> 25 Hz
         blocks, cin = [], 1
@@ -56,6 +63,10 @@ class FrameSync(nn.Module):
             blocks.append(_block2d(cin, width, stride))
             cin = width
         self.audio = nn.Sequential(*blocks)
+        # Optional: the audio's own temporal stack at 25 Hz (its 2D convs reach about 230 ms);
+        # absent by default, so checkpoints without it load unchanged.
+        if audio_dilations:
+            self.audio_time = _time_stack(cin, tuple(audio_dilations))
         self.audio_head = nn.Conv1d(cin, embed_dim, 1)
         self.embed_dim = embed_dim
         self.n_mels = n_mels
@@ -72,6 +83,8 @@ class FrameSync(nn.Module):
         """(B, 1, n_mels, F) log-mel at 100 Hz -> (B, ceil(F / 4), D) unit vectors at 25 Hz."""
         mel = mel - mel.mean(dim=(2, 3), keepdim=True)
         fmap = self.audio(mel).mean(dim=2)  # (B, C, F / 4)
+        if hasattr(self, "audio_time"):
+            fmap = self.audio_time(fmap)
         return F.normalize(self.audio_head(fmap), dim=1).transpose(1, 2)
 
     @staticmethod
@@ -87,9 +100,12 @@ class FrameSyncEnsemble(nn.Module):
     loss, pair scores, the offset search) averages the members without knowing of them."""
 
     def __init__(self, members: int, widths: tuple[int, ...] = (24, 48, 64, 96),
-                 embed_dim: int = 64, n_mels: int = 40) -> None:
+                 embed_dim: int = 64, n_mels: int = 40, video_dilations: tuple[int, ...] = (1, 1),
+                 audio_dilations: tuple[int, ...] = ()) -> None:
         super().__init__()
-        self.members = nn.ModuleList(FrameSync(widths, embed_dim, n_mels) for _ in range(members))
+        self.members = nn.ModuleList(
+            FrameSync(widths, embed_dim, n_mels, video_dilations, audio_dilations)
+            for _ in range(members))
         self.embed_dim = members * embed_dim
         self.n_mels = n_mels
 
