@@ -338,6 +338,12 @@ def test_bench_sync_bad_requests_are_one_line_exit_2(tmp_path, capsys, monkeypat
     assert "magic" in _one_line_error(capsys)
     assert main(["bench-sync", str(tmp_path / "a.mp4"), "--methods", "avts"]) == 2
     assert "--checkpoint" in _one_line_error(capsys)
+    assert main(["bench-sync", str(tmp_path / "a.mp4"), "--methods", "baseline",
+                 "--jobs", "0"]) == 2
+    assert "--jobs must be >= 1" in _one_line_error(capsys)
+    assert main(["bench-sync", str(tmp_path / "a.mp4"), "--methods", "baseline",
+                 "--search-ms", "0"]) == 2  # checked once, not a miss per copy
+    assert "search range" in _one_line_error(capsys)
 
 
 def test_fix_auto_refuses_an_inconclusive_measurement(tmp_path, capsys):

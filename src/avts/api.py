@@ -566,6 +566,8 @@ def _sync_options(search_ms: float = 1000.0, hop_s: float | None = None, segment
 # --- fixing an offset, and benchmarking detection on shifted copies -----------------------
 
 if TYPE_CHECKING:
+    from avts.eval.bench_sync import MeasureAll
+    from avts.sync.detect import SyncOptions
     from avts.types import BenchSyncResult, FixResult
 
 
@@ -629,12 +631,14 @@ DEFAULT_BENCH_OFFSETS_MS = (-500, -200, -80, 0, 80, 200, 500)
 
 def bench_sync(data: str | Path, offsets_ms: Sequence[float] = DEFAULT_BENCH_OFFSETS_MS,
                checkpoint: str | Path | None = None, methods: Sequence[str] = SYNC_METHODS,
-               out_dir: str | Path | None = None, progress: Progress | None = None,
-               **sync_options) -> BenchSyncResult:
+               out_dir: str | Path | None = None, progress: Progress | None = None, *,
+               jobs: int = 1, **sync_options) -> BenchSyncResult:
     """Shift in-sync videos (a folder, searched recursively, or one file) by each of
     ``offsets_ms`` (positive: audio late), measure every copy with each method and score
     the errors at each file's frame rate. Without a model the learned method is left out
     (noted in the result). Copies go to ``out_dir``, or to a temporary folder removed after.
+    ``jobs`` worker processes (one torch thread each, the model loaded once per worker)
+    measure the copies; the result is the same whatever their number.
     """
     import tempfile
 
@@ -647,16 +651,36 @@ def bench_sync(data: str | Path, offsets_ms: Sequence[float] = DEFAULT_BENCH_OFF
         raise DatasetError(f"{data}: no video files found (give a folder of in-sync videos)")
     if not offsets_ms:
         raise ConfigError("give at least one offset, e.g. --offsets -200,0,200")
+    _check_jobs(jobs)
+    options = _sync_options(**sync_options)  # bad options stop here, not once per copy
     methods, notes = _bench_methods(methods, checkpoint)
-
-    def detect(path: Path, method: str):
-        return detect_offset(path, checkpoint=checkpoint, method=method, **sync_options)
-
+    measure = _bench_measure(methods, checkpoint, jobs, options, sync_options)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        return run_bench(videos, offsets_ms, methods, detect, Path(out_dir), progress, notes)
+        return run_bench(videos, offsets_ms, methods, measure, Path(out_dir), progress, notes)
     with tempfile.TemporaryDirectory(prefix="avts-bench-") as tmp:
-        return run_bench(videos, offsets_ms, methods, detect, Path(tmp), progress, notes)
+        return run_bench(videos, offsets_ms, methods, measure, Path(tmp), progress, notes)
+
+
+def _bench_measure(methods: Sequence[str], checkpoint: str | Path | None, jobs: int,
+                   options: SyncOptions, sync_options: dict) -> MeasureAll:
+    """bench-sync's ``MeasureAll``: ``detect_offset`` per copy here, or ``jobs`` workers."""
+    if jobs == 1:
+        from avts.eval.bench_sync import one_by_one
+
+        return one_by_one(lambda path, method: detect_offset(
+            path, checkpoint=checkpoint, method=method, **sync_options))
+    import functools
+
+    from avts.engines.scan import measure_copies
+
+    found = resolve_checkpoint(checkpoint, for_sync=True) if "avts" in methods else None
+    return functools.partial(measure_copies, options=options, checkpoint=found, workers=jobs)
+
+
+def _check_jobs(jobs: int) -> None:
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
 
 
 def _has_model(checkpoint: str | Path | None) -> bool:
@@ -706,8 +730,7 @@ def scan(paths: Sequence[str | Path], out: str | Path, *, jobs: int = 1, csv: bo
     from avts.engines.scan import find_inputs, scan_files
     from avts.errors import CheckpointError
 
-    if jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    _check_jobs(jobs)
     if method not in SYNC_METHODS:
         raise ConfigError(f"unknown sync method {method!r} (known: {', '.join(SYNC_METHODS)})")
     options = _sync_options(**sync_options)

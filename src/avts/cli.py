@@ -204,6 +204,8 @@ def _add_fix_parsers(sub) -> None:
                    default=["avts", "baseline"], help="comma-separated (default: avts,baseline; "
                    "avts is left out without a model)")
     p.add_argument("--out", type=Path, help="keep the shifted copies here (default: temporary)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes measuring the copies (default 1)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     _add_sync_options(p, method=False)
 
@@ -566,7 +568,7 @@ def _cmd_bench_sync(args) -> None:
     with _CountBar("measuring shifted copies", "copy") as progress:
         result = api.bench_sync(args.data, args.offsets, checkpoint=args.checkpoint,
                                 methods=args.methods, out_dir=args.out, progress=progress,
-                                **_detect_options(args))
+                                jobs=args.jobs, **_detect_options(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
         return

@@ -3,6 +3,7 @@ written as each arrives; files already in the output are skipped (resume).
 
 Each worker loads the model once (``_start``) and measures files with ``sync.detect``; a file
 that cannot be measured becomes ``{"file": ..., "error": "one line"}`` and the scan goes on.
+``measure_copies`` runs bench-sync's measurements (each copy with each method) the same way.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 
 from avts.data.corpus import find_videos
@@ -17,7 +19,7 @@ from avts.engines import local
 from avts.engines.results import ResultWriter
 from avts.errors import AvtsError, DatasetError
 from avts.sync.detect import SyncOptions, detect
-from avts.types import ScanSummary
+from avts.types import ScanSummary, SyncResult
 
 Progress = Callable[[int, int], None]
 
@@ -47,17 +49,22 @@ def _start(checkpoint: str | None, method: str) -> dict:
 
 def _measure(state: dict, job: tuple[Path, SyncOptions]) -> dict:
     path, options = job
+    return _detect_file(state, path, state["method"], options).to_dict()
+
+
+def _detect_file(state: dict, path: Path, method: str, options: SyncOptions) -> SyncResult:
+    """``path`` measured with ``method``: "baseline", or "avts" with the worker's model."""
     from avts.media.probe import probe
 
-    if state["method"] == "baseline":
+    if method == "baseline":
         from avts.sync.baseline import BaselineMethod
 
-        method = BaselineMethod(probe(path).video_fps or 25.0)
+        sync_method = BaselineMethod(probe(path).video_fps or 25.0)
     else:
         from avts.sync.methods import learned_method
 
-        method = learned_method(state["loaded"], probe(path))  # framesync: the file's aspect
-    return detect(path, method, options).to_dict()
+        sync_method = learned_method(state["loaded"], probe(path))  # framesync: the file's aspect
+    return detect(path, sync_method, options)
 
 
 def error_line(err: BaseException) -> str:
@@ -90,3 +97,43 @@ def scan_files(files: Sequence[Path], out: Path, options: SyncOptions, method: s
                        n_files=len(files), n_measured=sum(verdicts.values()), n_errors=errors,
                        n_skipped=len(files) - len(todo), verdicts=dict(sorted(verdicts.items())),
                        elapsed_s=time.perf_counter() - started)
+
+
+# --- bench-sync: shifted copies, each measured with each method ----------------------------
+
+
+def measure_copies(jobs: Sequence[tuple[Path, str]], progress: Progress | None = None, *,
+                   options: SyncOptions, checkpoint: Path | None,
+                   workers: int) -> list[SyncResult | AvtsError]:
+    """bench-sync's measurements in ``workers`` processes (``eval.bench_sync.MeasureAll``):
+    for each ``(copy, method)`` job, in job order, its ``SyncResult`` or the ``AvtsError`` it
+    raised; any other exception is raised, as measuring the copies one by one would."""
+    if not jobs:
+        return []
+    learned = any(method == "avts" for _, method in jobs)
+    spec = local.FnSpec(fn=_measure_copy, init=_start_bench, init_args=(
+        None if checkpoint is None else str(checkpoint), "avts" if learned else "baseline"))
+    results: list = [None] * len(jobs)
+    items = [(index, copy, method, options) for index, (copy, method) in enumerate(jobs)]
+    with closing(local.run(items, spec, workers, progress)) as outcomes:  # workers end here
+        for outcome in outcomes:
+            if outcome.error is not None and not isinstance(outcome.error, AvtsError):
+                raise outcome.error
+            results[outcome.item[0]] = outcome.value if outcome.error is None else outcome.error
+    return results
+
+
+def _start_bench(checkpoint: str | None, method: str) -> dict:
+    """``_start``, but a model that fails to load fails each learned measurement (a miss, as
+    ``api.detect_offset`` per copy has it), not the worker."""
+    try:
+        return _start(checkpoint, method)
+    except AvtsError as err:
+        return {"method": method, "error": err}
+
+
+def _measure_copy(state: dict, job: tuple[int, Path, str, SyncOptions]) -> SyncResult:
+    _, copy, method, options = job
+    if method != "baseline" and "error" in state:
+        raise state["error"].with_traceback(None)
+    return _detect_file(state, copy, method, options)

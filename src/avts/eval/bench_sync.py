@@ -1,11 +1,12 @@
 """bench-sync: how well offset detection recovers offsets that we introduce ourselves.
 
 In-sync videos are copied with their audio delayed by known amounts (``make_shifted_copy``:
-video packets untouched, positive offset = audio late), each copy is measured by every
-method, and the errors are scored at each file's own frame rate: the share of copies within
-one and within two frames of the true offset, and for nonzero offsets the share whose
-measured offset has the right sign. A method that gives no estimate (``offset_ms`` None, or
-an error) counts as a miss on every score.
+video packets untouched, positive offset = audio late); then every copy is measured by every
+method, all measurements handed to one callable (which may run them in parallel), and the
+errors are scored at each file's own frame rate: the share of copies within one and within
+two frames of the true offset, and for nonzero offsets the share whose measured offset has
+the right sign. A method that gives no estimate (``offset_ms`` None, or an error) counts as
+a miss on every score.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +29,69 @@ log = logging.getLogger(__name__)
 
 Detect = Callable[[Path, str], Any]  # (file, method) -> SyncResult (``offset_ms``, ``verdict``...)
 Progress = Callable[[int, int], None]  # (measurements done, total)
+Job = tuple[Path, str]  # (shifted copy, method)
+# (jobs, progress) -> per job, in job order: its SyncResult, or the AvtsError it raised
+MeasureAll = Callable[[Sequence[Job], Progress | None], list[Any]]
 
 _FRAME_EPS = 1e-6  # an error of exactly one frame counts as within one frame
 
 
+@dataclass(frozen=True)
+class _Copy:
+    video: Path  # the in-sync original
+    fps: float  # its frame rate, the unit of the scores
+    offset_ms: float  # the offset introduced (positive: audio late)
+    path: Path  # the shifted copy
+
+
 def run_bench(videos: Sequence[Path], offsets_ms: Sequence[float], methods: Sequence[str],
-              detect: Detect, work_dir: Path, progress: Progress | None = None,
+              measure: MeasureAll, work_dir: Path, progress: Progress | None = None,
               notes: Sequence[str] = ()) -> BenchSyncResult:
     """Shift every video by every offset into ``work_dir``, measure each copy with each
-    method through ``detect``, and score the results (overall and per offset, per method)."""
+    method through ``measure`` (all jobs at once, so that it may run them in parallel; see
+    ``one_by_one``), and score the results (overall and per offset, per method)."""
     notes = list(notes)
-    total = len(videos) * len(offsets_ms) * len(methods)
-    cases: list[BenchSyncCase] = []
+    copies, used = _make_copies(videos, offsets_ms, work_dir, notes)
+    jobs = [(c, m) for c in copies for m in methods]  # the order of the cases
+    results = measure([(c.path, m) for c, m in jobs], progress)
+    cases = [_case(c, m, r) for (c, m), r in zip(jobs, results, strict=True)]
+    return summarize(cases, offsets_ms, methods, used, notes)
+
+
+def one_by_one(detect: Detect) -> MeasureAll:
+    """A ``MeasureAll`` that calls ``detect(copy, method)`` for each job in turn, here."""
+
+    def measure(jobs: Sequence[Job], progress: Progress | None = None) -> list[Any]:
+        results: list[Any] = []
+        for done, (copy, method) in enumerate(jobs, 1):
+            try:
+                results.append(detect(copy, method))
+            except AvtsError as err:  # a miss; any other exception stops the bench
+                results.append(err)
+            if progress is not None:
+                progress(done, len(jobs))
+        return results
+
+    return measure
+
+
+def _make_copies(videos: Sequence[Path], offsets_ms: Sequence[float], work_dir: Path,
+                 notes: list[str]) -> tuple[list[_Copy], list[Path]]:
+    """Every video shifted by every offset, and the videos used; a video that cannot be
+    shifted is noted and left out."""
+    copies: list[_Copy] = []
     used: list[Path] = []
     for index, video in enumerate(videos):
         try:
             fps = _fps(video)
             folder = work_dir / f"{index:03d}_{video.stem}"  # same-named files stay apart
-            copies = [(off, _shifted(video, folder, off)) for off in offsets_ms]
+            shifted = [_Copy(video, fps, off, _shifted(video, folder, off)) for off in offsets_ms]
         except MediaError as err:
             notes.append(f"skipped {video}: {err}")
-            total -= len(offsets_ms) * len(methods)
             continue
+        copies += shifted
         used.append(video)
-        for offset_ms, copy in copies:
-            for method in methods:
-                cases.append(_measure(detect, video, copy, offset_ms, method, fps))
-                if progress is not None:
-                    progress(len(cases), total)
-    return summarize(cases, offsets_ms, methods, used, notes)
+    return copies, used
 
 
 def summarize(cases: Sequence[BenchSyncCase], offsets_ms: Sequence[float],
@@ -115,18 +151,16 @@ def _shifted(video: Path, folder: Path, offset_ms: float) -> Path:
     return make_shifted_copy(video, dst, offset_ms)
 
 
-def _measure(detect: Detect, video: Path, copy: Path, offset_ms: float, method: str,
-             fps: float) -> BenchSyncCase:
-    try:
-        result = detect(copy, method)
-    except AvtsError as err:
-        log.warning("%s: %s failed: %s", copy, method, err)
-        return BenchSyncCase(file=video, copy=copy, true_offset_ms=float(offset_ms),
-                             method=method, fps=fps, measured_offset_ms=None, error_ms=None,
-                             verdict=None, confidence=None, error=str(err))
+def _case(copy: _Copy, method: str, result: Any) -> BenchSyncCase:
+    """The scored case of one measurement (``result``: a SyncResult or the AvtsError raised)."""
+    common = dict(file=copy.video, copy=copy.path, true_offset_ms=float(copy.offset_ms),
+                  method=method, fps=copy.fps)
+    if isinstance(result, AvtsError):
+        log.warning("%s: %s failed: %s", copy.path, method, result)
+        return BenchSyncCase(**common, measured_offset_ms=None, error_ms=None, verdict=None,
+                             confidence=None, error=str(result))
     measured = result.offset_ms
     return BenchSyncCase(
-        file=video, copy=copy, true_offset_ms=float(offset_ms), method=method, fps=fps,
-        measured_offset_ms=None if measured is None else float(measured),
-        error_ms=None if measured is None else float(measured) - float(offset_ms),
+        **common, measured_offset_ms=None if measured is None else float(measured),
+        error_ms=None if measured is None else float(measured) - float(copy.offset_ms),
         verdict=result.verdict, confidence=float(result.confidence))
