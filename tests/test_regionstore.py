@@ -101,3 +101,21 @@ def test_items_keep_sync_under_augmentation(videos):
 def _crops(frame):
     return {np.ascontiguousarray(f[dy:dy + 12, dx:dx + 12]).tobytes()
             for f in (frame, frame[:, ::-1]) for dy in range(3) for dx in range(3)}
+
+
+def test_scaled_crops_zoom_in_and_out_around_the_test_view():
+    from avts.data.multiway_items import _scaled_crop
+
+    # A frame whose grey level is its column index: a crop's column range shows its scale.
+    mw = MultiwayConfig(size=32, jitter=8, crop_scale=0.125)
+    video = np.broadcast_to(np.arange(40, dtype=np.uint8), (3, 40, 40)).copy()
+    spans = []
+    for seed in range(60):
+        out = _scaled_crop(np.random.default_rng(seed), video, mw)
+        assert out.shape == (3, 32, 32) and out.dtype == np.uint8
+        assert np.array_equal(out[0], out[2])  # the same crop on every frame: sync kept
+        spans.append(int(out[0, 0, -1]) - int(out[0, 0, 0]))
+    # 28..36 source columns squeezed into 32: spans of about 27..35 pixels, both sides of 31
+    assert min(spans) < 31 < max(spans) and 25 <= min(spans) and max(spans) <= 36
+    again = _scaled_crop(np.random.default_rng(7), video, mw)
+    assert np.array_equal(again, _scaled_crop(np.random.default_rng(7), video, mw))

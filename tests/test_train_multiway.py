@@ -111,6 +111,9 @@ def test_eval_sync_scores_a_framesync_checkpoint(synth_corpus, fs_data, tmp_path
     (["train.loss=contrastive"], "train.loss must be multiway exactly when"),
     (["data.clip.fps=12"], "data.clip.fps must be sr_hz / (4 * hop_samples) = 25"),
     (["data.multiway.win_frames=60"], "data.multiway.win_frames must be <= data.multiway.n_frames"),
+    (["data.multiway.crop_scale=0.9"], "data.multiway.crop_scale must be in [0, 0.5]"),
+    (["model.framesync_video_dilations=[1,0]"],
+     "model.framesync_video_dilations must be a list of integers >= 1"),
 ])
 def test_config_errors_exit_2_before_any_decoding(synth_corpus, tmp_path, capsys, overrides,
                                                   message):

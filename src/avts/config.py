@@ -152,6 +152,10 @@ class MultiwayConfig:
     region_short_side: int = 160  # frames are decoded this small to find the region
     size: int = 32  # the region is resized to size x size grey pixels
     jitter: int = 4  # training: random crop of size from size + jitter (0: none)
+    # training: > 0 crops a random square of size * (1 +- crop_scale) pixels (at most
+    # size + jitter) instead, resized to size, so the net sees the region a little larger or
+    # smaller, as a box found per window at test time may be (0: plain jitter crops)
+    crop_scale: float = 0.0
     audio_mix: float = 0.3  # training: another clip's audio mixed in at this level (0: none)
     flip: bool = True  # training: random horizontal flips
 
@@ -167,6 +171,7 @@ class MultiwayConfig:
         _choice(f"{prefix}.region", self.region, REGIONS)
         _in_range(f"{prefix}.box_fraction", self.box_fraction, 0.0, 1.0, lo_open=True)
         _in_range(f"{prefix}.audio_mix", self.audio_mix, 0.0, math.inf)
+        _in_range(f"{prefix}.crop_scale", self.crop_scale, 0.0, 0.5)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from avts.config import Config, MultiwayConfig
@@ -81,10 +82,29 @@ class MultiwayDataset(Dataset):
                  ) -> tuple[np.ndarray, np.ndarray]:
         mw = self.multiway
         gen = np.random.default_rng([self.augment_seed, i])
-        dy, dx = (int(x) for x in gen.integers(0, mw.jitter + 1, size=2))
-        video = video[:, dy:dy + mw.size, dx:dx + mw.size]
+        if mw.crop_scale > 0:
+            video = _scaled_crop(gen, video, mw)
+        else:
+            dy, dx = (int(x) for x in gen.integers(0, mw.jitter + 1, size=2))
+            video = video[:, dy:dy + mw.size, dx:dx + mw.size]
         if mw.flip and gen.random() < 0.5:
             video = video[:, :, ::-1]
         if mw.audio_mix > 0 and self.partners:
             audio = audio + mw.audio_mix * self._cut(self.partners[i])[1]
         return video, audio
+
+
+def _scaled_crop(gen: np.random.Generator, video: np.ndarray, mw: MultiwayConfig) -> np.ndarray:
+    """A random square of ``size * (1 +- crop_scale)`` pixels (at most the stored
+    ``size + jitter``) anywhere in the frames, resized to ``size``: the region's box at test
+    time, found per window, moves and changes size a little; the network should not care."""
+    full = video.shape[-1]
+    lo = max(2, round(mw.size * (1.0 - mw.crop_scale)))
+    side = int(gen.integers(lo, min(full, round(mw.size * (1.0 + mw.crop_scale))) + 1))
+    dy, dx = (int(x) for x in gen.integers(0, full - side + 1, size=2))
+    crop = torch.from_numpy(np.ascontiguousarray(video[:, dy:dy + side, dx:dx + side]))
+    if side == mw.size:
+        return crop.numpy()
+    small = F.interpolate(crop[None].float(), size=(mw.size, mw.size), mode="bilinear",
+                          align_corners=False, antialias=side > mw.size)[0]
+    return small.round().clamp(0, 255).to(torch.uint8).numpy()
