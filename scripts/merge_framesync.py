@@ -4,7 +4,8 @@ the offset search then averages the members' cosines).
 
     python scripts/merge_framesync.py RUN0/best.pt RUN1/best.pt RUN2/best.pt --out ENSEMBLE.pt
 
-The members must share their config (but for the seeds) and their training and validation
+The members must share their config (but for the seeds, starting weights and crop-scale
+augmentation) and their training and validation
 files, so that the validation clips stay unseen by every member (calibrate on them afterwards:
 scripts/calibrate_sync.py ENSEMBLE.pt DATA OUT.pt --side val). What only resuming needs
 (optimizer, history, random states) is left out: the result is for inference.
@@ -19,25 +20,29 @@ from pathlib import Path
 from avts.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
 
 SAME_KEYS = ("train_videos", "val_videos")
-# Settings that may differ between members: the seed and the starting weights (the point of an
-# ensemble), how the split was seeded (the file lists are compared instead) and the decoding
-# threads.
+# Settings that may differ between members: the seed, the starting weights and the training
+# augmentation (the point of an ensemble: members that err differently), how the split was
+# seeded (the file lists are compared instead) and the decoding threads.
 FREE = (("train", "seed"), ("train", "num_workers"), ("train", "init_from"),
-        ("data", "split_seed"))
+        ("data", "split_seed"), ("data", "multiway", "crop_scale"))
 
 
 def merged_state(paths: list[Path]) -> dict:
     states = [load_checkpoint(p) for p in paths]
     configs = [checkpoint_config(s, p).to_dict() for s, p in zip(states, paths, strict=True)]
     for cfg in configs:
-        for section, key in FREE:
-            cfg[section].pop(key, None)
+        for *sections, key in FREE:
+            part = cfg
+            for section in sections:
+                part = part[section]
+            part.pop(key, None)
     first, first_cfg = states[0], configs[0]
     if first_cfg["model"]["kind"] != "framesync" or first_cfg["model"]["framesync_members"] != 1:
         raise SystemExit(f"{paths[0]}: not a single frame-rate model")
     for path, state, cfg in zip(paths[1:], states[1:], configs[1:], strict=True):
         if cfg != first_cfg:
-            raise SystemExit(f"{path}: its config differs from {paths[0]}'s beyond train.seed")
+            raise SystemExit(f"{path}: its config differs from {paths[0]}'s beyond the free "
+                             "settings (seed, init, crop_scale)")
         for key in SAME_KEYS:
             if sorted(state[key]) != sorted(first[key]):
                 raise SystemExit(f"{path}: other {key} than {paths[0]} (use data.split_seed)")

@@ -2,7 +2,8 @@
 
 An item (``avts.data.multiway``) is one video segment of the grey region crop and the audio
 around it. Training augmentation keeps sync exactly: a random ``size`` crop of the
-``size + jitter`` frames, a horizontal flip, and another item's audio mixed in underneath at
+``size + jitter`` frames (with ``crop_scale``, of a square a little larger or smaller, resized
+to ``size``), a horizontal flip, and another item's audio mixed in underneath at
 ``audio_mix`` (sync must survive a second sound); validation takes the central crop, nothing
 else. Item ``i`` draws its augmentation from a generator seeded by ``(augment_seed, i)``, so the
 result is the same on any number of loader workers.
