@@ -654,7 +654,7 @@ def bench_sync(data: str | Path, offsets_ms: Sequence[float] = DEFAULT_BENCH_OFF
     _check_jobs(jobs)
     options = _sync_options(**sync_options)  # bad options stop here, not once per copy
     methods, notes = _bench_methods(methods, checkpoint)
-    measure = _bench_measure(methods, checkpoint, jobs, options, sync_options)
+    measure = _bench_measure(methods, checkpoint, jobs, options)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         return run_bench(videos, offsets_ms, methods, measure, Path(out_dir), progress, notes)
@@ -663,13 +663,9 @@ def bench_sync(data: str | Path, offsets_ms: Sequence[float] = DEFAULT_BENCH_OFF
 
 
 def _bench_measure(methods: Sequence[str], checkpoint: str | Path | None, jobs: int,
-                   options: SyncOptions, sync_options: dict) -> MeasureAll:
-    """bench-sync's ``MeasureAll``: ``detect_offset`` per copy here, or ``jobs`` workers."""
-    if jobs == 1:
-        from avts.eval.bench_sync import one_by_one
-
-        return one_by_one(lambda path, method: detect_offset(
-            path, checkpoint=checkpoint, method=method, **sync_options))
+                   options: SyncOptions) -> MeasureAll:
+    """bench-sync's ``MeasureAll``: the model loaded once (per worker with ``jobs > 1``; with
+    one job, here, with this process's thread count), every copy measured with it."""
     import functools
 
     from avts.engines.scan import measure_copies

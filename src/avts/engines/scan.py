@@ -105,7 +105,8 @@ def scan_files(files: Sequence[Path], out: Path, options: SyncOptions, method: s
 def measure_copies(jobs: Sequence[tuple[Path, str]], progress: Progress | None = None, *,
                    options: SyncOptions, checkpoint: Path | None,
                    workers: int) -> list[SyncResult | AvtsError]:
-    """bench-sync's measurements in ``workers`` processes (``eval.bench_sync.MeasureAll``):
+    """bench-sync's measurements in ``workers`` processes, or here for one
+    (``eval.bench_sync.MeasureAll``):
     for each ``(copy, method)`` job, in job order, its ``SyncResult`` or the ``AvtsError`` it
     raised; any other exception is raised, as measuring the copies one by one would."""
     if not jobs:
