@@ -17,14 +17,16 @@ KINETICS_STD = (0.22803, 0.22145, 0.216989)  # per-channel RGB std on [0, 1]
 def frames_to_tensor(frames: np.ndarray | Tensor) -> Tensor:
     """(T, H, W, 3) or (B, T, H, W, 3) uint8 -> float32 (3, T, H, W) or (B, 3, T, H, W)."""
     if isinstance(frames, np.ndarray):
-        # Copy to float here: input arrays may be read-only views of decoded frames.
-        x = torch.from_numpy(np.array(frames, dtype=np.float32))
+        # torch warns on read-only arrays (decoded frames may be views): copy those, as uint8.
+        x = torch.from_numpy(frames if frames.flags.writeable else frames.copy())
     else:
         x = frames
     if x.ndim not in (4, 5) or x.shape[-1] != 3:
         raise ValueError(f"frames must be (T, H, W, 3) or (B, T, H, W, 3), got {tuple(x.shape)}")
-    x = x.to(torch.float32) / 255.0
-    mean = torch.tensor(KINETICS_MEAN, dtype=torch.float32, device=x.device)
-    std = torch.tensor(KINETICS_STD, dtype=torch.float32, device=x.device)
-    x = (x - mean) / std  # broadcasts over the trailing channel axis
-    return x.movedim(-1, -4).contiguous()  # channels before time
+    # One pass converts to float in the channels-first layout (a new tensor, so read-only input
+    # arrays are never written); the rest is in place. Per pixel: x / 255, - mean, / std.
+    x = x.movedim(-1, -4).to(torch.float32, memory_format=torch.contiguous_format, copy=True)
+    shape = (3, 1, 1, 1)
+    mean = torch.tensor(KINETICS_MEAN, dtype=torch.float32, device=x.device).view(shape)
+    std = torch.tensor(KINETICS_STD, dtype=torch.float32, device=x.device).view(shape)
+    return x.div_(255.0).sub_(mean).div_(std)
