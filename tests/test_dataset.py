@@ -1,6 +1,5 @@
 import dataclasses
 import shutil
-from functools import partial
 
 import numpy as np
 import torch
@@ -94,16 +93,3 @@ def test_augmented_items_are_reproducible_and_differ_from_plain(synth_corpus, tm
     torch.testing.assert_close(first["video"], second["video"])
     torch.testing.assert_close(first["audio"], second["audio"])
     assert not torch.equal(first["video"], plain["video"])
-
-
-def test_preload_in_worker_processes_gives_the_same_tracks(synth_corpus, tmp_path, monkeypatch):
-    import avts.data.dataset
-    from avts._pool import fork_map
-
-    here = _store(synth_corpus, tmp_path, True)  # few files: decoded in this process
-    monkeypatch.setattr(avts.data.dataset, "fork_map", partial(fork_map, processes=2))
-    workers = _store(synth_corpus, tmp_path, True)
-    assert workers.videos == here.videos and len(workers.videos) >= 2
-    for i in range(len(here.videos)):
-        np.testing.assert_array_equal(workers.video(i, 1.0)[0], here.video(i, 1.0)[0])
-        np.testing.assert_array_equal(workers.audio(i, 1.0), here.audio(i, 1.0))

@@ -12,13 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from avts._pool import fork_map
 from avts.config import ClipConfig, MelConfig
 from avts.data.corpus import usable_spans
 from avts.data.pairs import PairSpec, kind_code
@@ -41,17 +39,6 @@ class _Track:
     audio: np.ndarray  # (n,) float32 mono at sr_hz
 
 
-def _decode_track(info: MediaInfo, clip: ClipConfig, sr_hz: int) -> _Track | str:
-    """The file decoded at the clip rate and size and at ``sr_hz``, or why it cannot be."""
-    try:
-        frames = read_video(info.path, info.start_s, info.duration_s, clip.fps,
-                            (clip.height, clip.width))
-        audio = read_audio(info.path, info.start_s, info.duration_s, sr_hz)
-    except AvtsError as err:
-        return str(err)
-    return _Track(info.start_s, frames, audio)
-
-
 class ClipStore:
     def __init__(
         self,
@@ -67,20 +54,25 @@ class ClipStore:
         self.failed: list[SkippedFile] = []
         self._tracks: list[_Track] = []
         kept: list[MediaInfo] = []
-        # Files are decoded in worker processes (numpy and PyAV only) when there are enough.
-        decoded = (fork_map(partial(_decode_track, clip=clip, sr_hz=sr_hz), videos)
-                   if preload else [None] * len(videos))
-        for i, (info, track) in enumerate(zip(videos, decoded, strict=True)):
-            if isinstance(track, str):
-                log.warning("skipping %s: %s", info.path, track)
-                self.failed.append(SkippedFile(info.path, track))
-                continue
-            if track is not None:
-                self._tracks.append(track)
+        for i, info in enumerate(videos):
+            if preload:
+                try:
+                    self._tracks.append(self._decode_track(info))
+                except AvtsError as err:
+                    log.warning("skipping %s: %s", info.path, err)
+                    self.failed.append(SkippedFile(info.path, str(err)))
+                    continue
             kept.append(info)
             if progress is not None:
                 progress(i + 1, len(videos))
         self.videos = kept
+
+    def _decode_track(self, info: MediaInfo) -> _Track:
+        start_s = info.start_s
+        size_hw = (self.clip.height, self.clip.width)
+        frames = read_video(info.path, start_s, info.duration_s, self.clip.fps, size_hw)
+        audio = read_audio(info.path, start_s, info.duration_s, self.sr_hz)
+        return _Track(start_s, frames, audio)
 
     @property
     def spans(self) -> list[tuple[float, float]]:

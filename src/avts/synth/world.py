@@ -17,15 +17,18 @@ independent of ``num_videos``.
 from __future__ import annotations
 
 import csv
+import multiprocessing
+import os
+import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
 from avts._atomic import atomic_path
-from avts._pool import fork_map
 from avts.media.write import write_av
 from avts.synth.render import Sprite, background, draw_sprite
 from avts.synth.sound import add_at, background_noise, class_sound
@@ -316,6 +319,7 @@ def synthesize(out_dir: str | Path, num_videos: int, seed: int, cfg: SynthConfig
 
 
 _Written = tuple[Path, dict[str, object], list[dict[str, object]]]
+_MIN_VIDEOS_PER_PROCESS = 8  # below this, starting processes costs more than it saves
 
 
 def _write_one(out_dir: Path, seed: int, i: int, cfg: SynthConfig) -> _Written:
@@ -328,7 +332,19 @@ def _write_all(out_dir: Path, num_videos: int, seed: int, cfg: SynthConfig,
                processes: int | None) -> Iterator[_Written]:
     """Videos in index order, rendered and encoded by ``processes`` processes (each video
     depends only on ``(seed, i)``, so the files are the same as from one process)."""
-    return fork_map(partial(_write_one, out_dir, seed, cfg=cfg), range(num_videos), processes)
+    n_procs = processes if processes is not None else min(
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+        num_videos // _MIN_VIDEOS_PER_PROCESS)
+    if min(n_procs, num_videos) < 2 or sys.platform != "linux":
+        yield from (_write_one(out_dir, seed, i, cfg) for i in range(num_videos))
+        return
+    # "fork" (Linux only; unsafe on macOS): unlike "spawn", children never re-run the caller's
+    # script, which breaks one without an ``if __name__ == "__main__"`` guard. They run numpy
+    # and PyAV only, never the torch thread pools the parent may hold.
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(n_procs, num_videos), mp_context=ctx) as pool:
+        yield from pool.map(_write_one, repeat(out_dir), repeat(seed), range(num_videos),
+                            repeat(cfg))
 
 
 def _label_row(name: str, video: SynthVideo, cfg: SynthConfig) -> dict[str, object]:
