@@ -33,3 +33,15 @@ def test_read_only_input_and_mean_pixel() -> None:
 def test_bad_shape_raises() -> None:
     with pytest.raises(ValueError):
         frames_to_tensor(np.zeros((4, 6, 8), dtype=np.uint8))
+
+
+def test_input_is_never_written() -> None:
+    # The conversion works in place on its own copy, whatever the input's type.
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 256, size=(3, 4, 4, 3), dtype=np.uint8)
+    as_float = torch.from_numpy(frames.astype(np.float32))
+    before_u8, before_f = frames.copy(), as_float.clone()
+    a, b = frames_to_tensor(frames), frames_to_tensor(as_float)
+    np.testing.assert_array_equal(frames, before_u8)
+    torch.testing.assert_close(as_float, before_f, rtol=0, atol=0)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
