@@ -29,7 +29,7 @@ from avts.data.pairs import draw_pairs
 from avts.data.prepare import index_for, load_store
 from avts.features.audio import log_mel
 from avts.models.build import build_networks
-from avts.synth import synthesize
+from avts.synth import SynthConfig, synthesize
 
 
 def _cpu_s(fn, repeat: int = 1) -> float:
@@ -43,9 +43,11 @@ def data_costs(cfg: Config, n_videos: int, n_items: int = 256) -> dict[str, floa
     """CPU-seconds per video (synthesis, probe, preload) and per pair (loader, of it log-mel)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        # One process, so that process_time sees all of it (the demo uses one per core).
+        # One process, so that process_time sees all of it (the demo uses one per core); at the
+        # model's frame rate, as the demo renders its world.
+        world = SynthConfig(fps=cfg.data.clip.fps)
         per = {"synthesize_per_video": _cpu_s(
-            lambda: synthesize(folder, n_videos, 0, processes=1)) / n_videos}
+            lambda: synthesize(folder, n_videos, 0, world, processes=1)) / n_videos}
         cfg = replace(cfg, data=replace(cfg.data, cache_dir=str(folder / "cache"), preload=True))
         t0 = time.process_time()
         index = index_for(folder, cfg)

@@ -70,6 +70,22 @@ def test_unwritable_output_and_bad_counts_are_one_line_exit_2(tmp_path, capsys):
     assert "file" in _one_line_error(capsys)
     assert main(["synth", str(tmp_path / "out"), "--num-videos", "0"]) == 2
     assert "at least 1" in _one_line_error(capsys)
+    assert main(["synth", str(tmp_path / "out"), "--fps", "0"]) == 2
+    assert "4-120 fps" in _one_line_error(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+def test_synth_renders_at_the_asked_frame_rate_with_contacts_on_frames(tmp_path, capsys):
+    import csv
+
+    from avts.media import probe
+
+    assert main(["synth", str(tmp_path / "v"), "--num-videos", "2", "--fps", "8"]) == 0
+    for path in sorted((tmp_path / "v").glob("*.mp4")):
+        assert probe(path).video_fps == pytest.approx(8.0)
+    with open(tmp_path / "v" / "events.csv") as f:
+        times = [float(row["time_s"]) for row in csv.DictReader(f)]
+    assert times and all(abs(t * 8 - round(t * 8)) < 1e-3 for t in times)
 
 
 def test_demo_refuses_to_overwrite_an_earlier_demo(tmp_path, capsys):

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_dir", type=Path)
     p.add_argument("--num-videos", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fps", type=float, default=25.0,
+                   help="frame rate the videos are rendered at (default 25)")
 
     _add_sync_parser(sub)
 
@@ -409,7 +411,8 @@ def _cmd_synth(args) -> None:
 
     bars = _StageBars()
     paths = api.synthesize(args.out_dir, args.num_videos, seed=args.seed,
-                           progress=lambda done, total: bars("synthesizing", done, total))
+                           progress=lambda done, total: bars("synthesizing", done, total),
+                           fps=args.fps)
     print(f"wrote {len(paths)} videos and labels.csv to {args.out_dir}")
 
 
