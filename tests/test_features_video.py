@@ -45,3 +45,10 @@ def test_input_is_never_written() -> None:
     np.testing.assert_array_equal(frames, before_u8)
     torch.testing.assert_close(as_float, before_f, rtol=0, atol=0)
     torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_flipped_view_is_converted_like_a_copy() -> None:
+    frames = np.random.default_rng(3).integers(0, 256, size=(2, 4, 5, 3), dtype=np.uint8)
+    flipped = frames[:, :, ::-1]  # negative stride
+    torch.testing.assert_close(frames_to_tensor(flipped), frames_to_tensor(flipped.copy()),
+                               rtol=0, atol=0)

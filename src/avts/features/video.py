@@ -17,8 +17,10 @@ KINETICS_STD = (0.22803, 0.22145, 0.216989)  # per-channel RGB std on [0, 1]
 def frames_to_tensor(frames: np.ndarray | Tensor) -> Tensor:
     """(T, H, W, 3) or (B, T, H, W, 3) uint8 -> float32 (3, T, H, W) or (B, 3, T, H, W)."""
     if isinstance(frames, np.ndarray):
-        # torch warns on read-only arrays (decoded frames may be views): copy those, as uint8.
-        x = torch.from_numpy(frames if frames.flags.writeable else frames.copy())
+        # torch takes neither negative strides (flipped views) nor, without a warning,
+        # read-only arrays (decoded frames may be views): copy those, as uint8.
+        usable = frames.flags.writeable and all(s >= 0 for s in frames.strides)
+        x = torch.from_numpy(frames if usable else frames.copy())
     else:
         x = frames
     if x.ndim not in (4, 5) or x.shape[-1] != 3:
