@@ -140,16 +140,18 @@ VARIANTS = {
 }
 
 
+def _coarse_curves(row: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(coarse grid, window curves on it), a shift with no overlap filled by its row's mean;
+    parsed once per copy, not once per way of combining."""
+    coarse = np.array(row["coarse"], bool)
+    g, c = np.array(row["grid"])[coarse], np.array(row["curves"])[:, coarse]
+    return g, np.where(np.isfinite(c), c, np.nanmean(c, 1, keepdims=True))
+
+
 def _score(rows: list[dict], combine) -> tuple[float, float, float]:
     within, sign, errors = [], [], []
     for r in rows:
-        if combine is None:
-            pred = r["official_ms"]
-        else:
-            coarse = np.array(r["coarse"], bool)
-            g, c = np.array(r["grid"])[coarse], np.array(r["curves"])[:, coarse]
-            c = np.where(np.isfinite(c), c, np.nanmean(c, 1, keepdims=True))
-            pred = combine(g, c)
+        pred = r["official_ms"] if combine is None else combine(*r["coarse_curves"])
         err = abs(pred - r["true_ms"])
         within.append(err <= 1000.0 / r["fps"] + 1e-6)
         errors.append(err)
@@ -168,7 +170,7 @@ def _region_kind(r: dict) -> str:
 
 def analyze(args) -> None:
     rows = [json.loads(line) for f in args.rows for line in open(f)]
-    rows = [r for r in rows if "curves" in r]
+    rows = [{**r, "coarse_curves": _coarse_curves(r)} for r in rows if "curves" in r]
     kinds = {r["file"]: _region_kind(r) for f in args.regions for r in map(json.loads, open(f))}
     for side in ("val", "eval"):
         rs = [r for r in rows if r["side"] == side]
