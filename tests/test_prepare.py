@@ -83,3 +83,28 @@ def test_a_config_built_in_python_is_validated_before_probing(tmp_path, no_decod
     bad = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device="gpu"))
     with pytest.raises(ConfigError, match="train.device"):
         prepare_split(tmp_path / "does-not-exist", bad)
+
+
+def test_train_extra_videos_join_the_training_side_only(synth_corpus, tmp_path):
+    names = sorted(p.name for p in synth_corpus.glob("*.mp4"))
+    main, extra = tmp_path / "main", tmp_path / "extra"
+    main.mkdir(), extra.mkdir()
+    for name in names[:4]:
+        os.symlink(synth_corpus / name, main / name)
+    for name in names[4:]:
+        os.symlink(synth_corpus / name, extra / name)
+    cfg = _cfg(tmp_path, val_fraction=0.5, train_extra=str(extra))
+    data = prepare_split(main, cfg)
+    train = sorted(v.path.name for v in data.train.videos)
+    val = sorted(v.path.name for v in data.val.videos)
+    assert (len(train), len(val)) == (4, 2)
+    assert set(names[4:]) <= set(train) and set(val) <= set(names[:4])
+
+
+def test_train_extra_must_be_a_folder_with_usable_videos(synth_corpus, tmp_path, no_decode):
+    with pytest.raises(ConfigError, match="data.train_extra: folder .*nowhere not found"):
+        _cfg(tmp_path, train_extra=str(tmp_path / "nowhere")).validate()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="data.train_extra: no video files under"):
+        prepare_split(synth_corpus, _cfg(tmp_path, val_fraction=0.34,
+                                         train_extra=str(tmp_path / "empty")))

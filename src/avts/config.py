@@ -192,6 +192,9 @@ class DataConfig:
     # seed of the train/validation split; None: train.seed. Runs that differ only in their
     # initialisation (members of an ensemble) keep one split with it.
     split_seed: int | None = None
+    # A folder of videos added to the training side only: never split, never validated on
+    # (e.g. `avts synth` videos trained beside real ones, so that what they teach is kept).
+    train_extra: str | None = None
 
     def validate(self, prefix: str = "data", check_files: bool = True) -> None:
         self.clip.validate(f"{prefix}.clip")
@@ -208,6 +211,8 @@ class DataConfig:
             _check_group_by(f"{prefix}.group_by", self.group_by, check_files)
         if self.split_seed is not None:
             _at_least(f"{prefix}.split_seed", self.split_seed, 0)
+        if self.train_extra is not None:
+            _check_folder(f"{prefix}.train_extra", self.train_extra, check_files)
 
 
 @dataclass(frozen=True)
@@ -559,6 +564,13 @@ def _in_range(key: str, value: float, lo: float, hi: float, lo_open: bool = Fals
     if not ok or math.isnan(value):
         interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
         _fail(key, what or f"in {interval}", value)
+
+
+def _check_folder(key: str, folder: str, check_files: bool) -> None:
+    if not folder:
+        _fail(key, "null or a folder of videos", folder)
+    if check_files and not Path(folder).expanduser().is_dir():
+        raise ConfigError(f"{key}: folder {folder} not found")
 
 
 def _check_group_by(key: str, group_by: str, check_files: bool) -> None:

@@ -138,17 +138,35 @@ def prepare_split(root: str | Path, cfg: Config, progress: StageProgress | None 
     cfg.validate()  # loaded configs are valid; one built in Python may not be (cheap, once)
     index = index_for(root, cfg, _stage(progress, "probing"))
     train_infos, val_infos = split_for(index, cfg)
+    extra = _train_extra(cfg, progress)
+    train_infos = train_infos + (extra.videos if extra else [])
     n_all = len(train_infos) + len(val_infos)
     load = _stage(progress, "loading")
     train = load_store(train_infos, cfg, load and (lambda done, _total: load(done, n_all)))
     val = load_store(val_infos, cfg,
                      load and (lambda done, _total: load(len(train_infos) + done, n_all)))
-    skipped = list(index.skipped) + train.failed + val.failed
+    skipped = list(index.skipped) + (extra.skipped if extra else []) + train.failed + val.failed
     if min(len(train.videos), len(val.videos)) < MIN_VIDEOS_PER_SIDE:
         raise DatasetError(f"{index.root}: too few videos decode for a train/validation split "
                            f"({len(train.videos)} train, {len(val.videos)} validation; each side "
                            f"needs {MIN_VIDEOS_PER_SIDE})")
     return PreparedData(train, val, skipped)
+
+
+def _train_extra(cfg: Config, progress: StageProgress | None) -> CorpusIndex | None:
+    """The usable videos of ``data.train_extra`` (training only); None when it is not set."""
+    if cfg.data.train_extra is None:
+        return None
+    try:
+        extra = index_for(Path(cfg.data.train_extra).expanduser(), cfg,
+                          _stage(progress, "probing"))
+    except DatasetError as err:
+        raise DatasetError(f"data.train_extra: {err}") from err
+    if not extra.videos:
+        raise DatasetError(f"data.train_extra: no usable videos in {cfg.data.train_extra} "
+                           f"(audio and video, >= {min_duration_s(cfg):.1f} s; "
+                           f"{len(extra.skipped)} skipped)")
+    return extra
 
 
 def seen_in_run(paths: Sequence[Path], run_files: Sequence[str]) -> list[Path]:
