@@ -192,6 +192,19 @@ def test_too_small_folder_says_how_many_videos_it_needs(synth_corpus, tmp_path, 
     assert "data.group_by='^synth': need at least 2 videos" in _one_line_error(capsys)
 
 
+def test_overrides_may_follow_options(synth_corpus, tmp_path, capsys, no_decode):
+    argv = ["train", "--data", str(synth_corpus), "--out", str(tmp_path / "run"),
+            f"data.cache_dir={tmp_path / 'cache'}", "--preset", "tiny", "--group-by", "^synth",
+            "data.val_fraction=0.34"]
+    assert main(argv) == 2  # the split error shows that the last override was applied
+    assert "data.group_by='^synth': need at least 2 videos" in _one_line_error(capsys)
+    for stray in (["--no-such-option"], ["stray"]):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, *stray])
+        assert exc.value.code == 2
+        assert f"unrecognized arguments: {stray[0]}" in capsys.readouterr().err
+
+
 def test_a_slow_cpu_epoch_points_to_the_tiny_preset(capsys):
     from avts.cli import _TrainProgress
     from avts.types import EpochEstimate

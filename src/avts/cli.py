@@ -24,6 +24,7 @@ def _add_config_args(p: argparse.ArgumentParser, default_preset: str = "paper") 
                    f"(default: {default_preset})")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="config overrides, e.g. train.lr=1e-3 model.pool=time")
+    p.set_defaults(overrides_anywhere=True)  # KEY=VALUE may also follow an option (see main)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -639,9 +640,22 @@ COMMANDS = {"demo": _cmd_demo, "train": _cmd_train, "eval-sync": _cmd_eval_sync,
             "scan": _cmd_scan}
 
 
+def _parse(argv: list[str]) -> argparse.Namespace:
+    # argparse takes positional overrides in one run only: "--init C a=1 --group-by G b=2"
+    # would reject b=2. Overrides found after an option are gathered here instead.
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "overrides_anywhere", False):
+        late = [e for e in extra if "=" in e and not e.startswith("-")]
+        args.overrides = [*args.overrides, *late]
+        extra = [e for e in extra if e not in late]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_glue_list_values(sys.argv[1:] if argv is None
-                                                       else list(argv)))
+    args = _parse(_glue_list_values(sys.argv[1:] if argv is None else list(argv)))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from avts.errors import AvtsError
