@@ -18,13 +18,24 @@ import json
 from pathlib import Path
 
 from avts.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
+from avts.data.corpus import find_videos
 
-SAME_KEYS = ("train_videos", "val_videos")
 # Settings that may differ between members: the seed, the starting weights and the training
 # augmentation (the point of an ensemble: members that err differently), how the split was
 # seeded (the file lists are compared instead) and the decoding threads.
 FREE = (("train", "seed"), ("train", "num_workers"), ("train", "init_from"),
-        ("data", "split_seed"), ("data", "multiway", "crop_scale"))
+        ("data", "split_seed"), ("data", "multiway", "crop_scale"), ("data", "train_extra"))
+
+
+def _own_train_videos(state: dict, path: Path) -> list[str]:
+    """The member's training files without those of its ``data.train_extra`` folder, which
+    members need not share (the split of the main folder must be the same)."""
+    extra = checkpoint_config(state, path).data.train_extra
+    if extra is None:
+        return list(state["train_videos"])
+    # runs list files by resolved path, so the folder is listed again here and resolved too
+    extra_files = {str(v.resolve()) for v in find_videos(Path(extra).expanduser())}
+    return [f for f in state["train_videos"] if str(Path(f).resolve()) not in extra_files]
 
 
 def merged_state(paths: list[Path]) -> dict:
@@ -42,16 +53,18 @@ def merged_state(paths: list[Path]) -> dict:
     for path, state, cfg in zip(paths[1:], states[1:], configs[1:], strict=True):
         if cfg != first_cfg:
             raise SystemExit(f"{path}: its config differs from {paths[0]}'s beyond the free "
-                             "settings (seed, init, crop_scale)")
-        for key in SAME_KEYS:
-            if sorted(state[key]) != sorted(first[key]):
-                raise SystemExit(f"{path}: other {key} than {paths[0]} (use data.split_seed)")
+                             "settings (seed, init, crop_scale, train_extra)")
+        if sorted(state["val_videos"]) != sorted(first["val_videos"]) or sorted(
+                _own_train_videos(state, path)) != sorted(_own_train_videos(first, paths[0])):
+            raise SystemExit(f"{path}: another train/validation split than {paths[0]} "
+                             "(use data.split_seed)")
     config = checkpoint_config(first, paths[0]).to_dict()
     config["model"]["framesync_members"] = len(states)
     model = {f"members.{i}.{k}": v for i, s in enumerate(states) for k, v in s["model"].items()}
     return {"config": config, "model": model, "loss": first["loss"],
             "epoch": first["epoch"], "threshold": first["threshold"],
-            "train_videos": first["train_videos"], "val_videos": first["val_videos"],
+            "train_videos": list(dict.fromkeys(f for s in states for f in s["train_videos"])),
+            "val_videos": first["val_videos"],
             "members": [{"path": str(p), "epoch": s["epoch"]} for p, s in
                         zip(paths, states, strict=True)]}
 

@@ -373,6 +373,9 @@ def test_bench_sync_bad_requests_are_one_line_exit_2(tmp_path, capsys, monkeypat
     assert main(["bench-sync", str(tmp_path / "a.mp4"), "--methods", "baseline",
                  "--search-ms", "0"]) == 2  # checked once, not a miss per copy
     assert "search range" in _one_line_error(capsys)
+    assert main(["bench-sync", str(tmp_path / "a.mp4"), "--checkpoint",
+                 str(tmp_path / "nope.pt")]) == 2  # not a failed measurement per copy
+    assert "checkpoint not found" in _one_line_error(capsys)
 
 
 def test_fix_auto_refuses_an_inconclusive_measurement(tmp_path, capsys):

@@ -680,6 +680,8 @@ def _bench_measure(methods: Sequence[str], checkpoint: str | Path | None, jobs: 
     from avts.engines.scan import measure_copies
 
     found = resolve_checkpoint(checkpoint, for_sync=True) if "avts" in methods else None
+    if found is not None:
+        load_model(found)  # a missing or bad checkpoint stops here, not once per copy
     return functools.partial(measure_copies, options=options, checkpoint=found, workers=jobs)
 
 
