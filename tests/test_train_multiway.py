@@ -67,6 +67,7 @@ def test_multiway_run_learns_and_its_checkpoint_loads_as_framesync(synth_corpus,
     epochs = result.epochs
     assert epochs[-1].train_loss < epochs[0].train_loss  # chance is log(11) = 2.40
     assert all(m.val_top1 is not None and 0 <= m.val_top1 <= 1 for m in epochs)
+    assert all(0 <= m.val_offset_within1 <= 1 and 0 <= m.val_offset_sign <= 1 for m in epochs)
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [x["val_top1"] for x in lines] == [m.val_top1 for m in epochs]
     best = load_checkpoint(result.best_checkpoint)
@@ -77,6 +78,16 @@ def test_multiway_run_learns_and_its_checkpoint_loads_as_framesync(synth_corpus,
     assert loaded.threshold == epochs[best["epoch"] - 1].threshold
     assert set(loaded.train_videos) == {str(v.path.resolve()) for v in fs_data.train.videos}
     assert (tmp_path / "run" / "curves.png").stat().st_size > 0
+
+
+def test_select_by_offset_keeps_the_epoch_of_the_best_whole_clip_search(synth_corpus,
+                                                                           fs_data, tmp_path):
+    cfg = load(REAL_YAML, SMALL + [f"data.cache_dir={tmp_path}", "train.epochs=3",
+                                   "train.select_by=offset"])
+    epochs = api.train(synth_corpus, tmp_path / "run", cfg, data=fs_data).epochs
+    scores = [(m.val_offset_within1 + m.val_offset_sign) / 2 for m in epochs]
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert best["epoch"] == 1 + scores.index(max(scores)) and best["best_metric"] == max(scores)
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, fs_cfg, fs_data,

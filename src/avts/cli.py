@@ -302,6 +302,8 @@ class _TrainProgress:
               f"lr {m.lr:.2g}  {m.clips_per_s:.0f} clips/s"
               + (f"  top-1 train {m.train_top1:.3f} val {m.val_top1:.3f}"
                  if m.val_top1 is not None else "")
+              + (f"  clip offset val w1 {m.val_offset_within1:.3f} "
+                 f"sign {m.val_offset_sign:.3f}" if m.val_offset_within1 is not None else "")
               + (f"  skipped {m.skipped_samples}" if m.skipped_samples else ""), flush=True)
 
     def on_estimate(self, est) -> None:

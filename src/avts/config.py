@@ -294,6 +294,10 @@ class TrainConfig:
     # Warm start: a new run begins from this checkpoint's network weights (same model shape;
     # optimizer and schedule start afresh), e.g. a model pretrained on synthetic videos.
     init_from: str | None = None
+    # model.kind framesync: what picks best.pt. "top1": the multi-way top-1 on validation
+    # windows; "offset": the whole-clip offset search on the validation clips (mean of the
+    # share within one frame and the share with the right sign), what `avts sync` does
+    select_by: str = "top1"
 
     def validate(self, prefix: str = "train") -> None:
         for name in ("epochs", "batch_size", "val_samples"):
@@ -303,6 +307,7 @@ class TrainConfig:
         _choice(f"{prefix}.optimizer", self.optimizer, OPTIMIZERS)
         _choice(f"{prefix}.loss", self.loss, LOSS_NAMES)
         _choice(f"{prefix}.lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice(f"{prefix}.select_by", self.select_by, ("top1", "offset"))
         _positive(f"{prefix}.lr", self.lr)
         _in_range(f"{prefix}.weight_decay", self.weight_decay, 0.0, math.inf)
         _at_least(f"{prefix}.plateau_patience", self.plateau_patience, 0)

@@ -91,6 +91,10 @@ class EpochMetrics(_ToDict):
     # model selection metric of that kind)
     train_top1: float | None = None
     val_top1: float | None = None
+    # model.kind framesync: the whole-clip offset search on the validation clips shifted by
+    # -480, -160, 0, +160, +480 ms: share within one frame, share of right signs
+    val_offset_within1: float | None = None
+    val_offset_sign: float | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ def plot_training(history: Sequence[EpochMetrics], path: str | Path) -> Path:
     if any(m.val_top1 is not None for m in history):  # framesync: multi-way top-1 from ~1/31
         ax_acc.plot(epochs, [m.val_top1 for m in history], "^-", label="multi-way top-1")
         low = 0.0
+    if any(m.val_offset_within1 is not None for m in history):  # whole-clip offset search
+        ax_acc.plot(epochs, [m.val_offset_within1 for m in history], "v-",
+                    label="clip offset within 1 frame")
+        ax_acc.plot(epochs, [m.val_offset_sign for m in history], "d-",
+                    label="clip offset sign")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(low, 1.0), title="Validation sync accuracy")
     hard_start = next((m.epoch for m in history if m.hard_fraction > 0), None)
     for ax in (ax_loss, ax_acc):

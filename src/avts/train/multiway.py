@@ -6,8 +6,10 @@ context margins are cut off afterwards), ``audio_steps`` over the audio around i
 scoring window (``win_frames`` frames, every ``win_stride``) picks its audio among the
 ``2 * max_shift + 1`` shifted windows of the same item (``window_logits``), cross-entropy on the
 true shift (Chung et al. 2019, "Perfect match"). Validation reports the multi-way top-1 on a
-fixed set of validation items (central crop, no augmentation) and, so that the checkpoint keeps
-a meaningful pair threshold, the pair accuracies on fixed validation pairs.
+fixed set of validation items (central crop, no augmentation), the whole-clip offset search
+on the validation clips (``avts.eval.framesync.clip_offsets``, over the +-1 s that ``avts sync``
+searches by default) and, so that the checkpoint keeps a meaningful pair threshold, the pair
+accuracies on fixed validation pairs.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from avts.data.pairs import fixed_eval_pairs
 from avts.data.prepare import pair_window_s
 from avts.data.regionstore import RegionStore
 from avts.errors import EmptyEpochError
+from avts.eval.framesync import ClipOffsets, clip_offsets
 from avts.eval.sync import accuracy_by_kind, choose_threshold, score_pairs
 from avts.features.audio import log_mel
 from avts.losses import MultiwayLoss
 from avts.models.framesync import FrameSync, video_input
 from avts.types import SyncAccuracy
+
+SEARCH_S = 1.0  # the offset search of the validation clips: avts sync's default range
 
 
 def window_logits(v: torch.Tensor, a: torch.Tensor, spec: MultiwaySpec, wspec: MultiwaySpec,
@@ -73,6 +78,7 @@ class MultiwayValidation:
     top1: float  # share of validation windows whose best shift is the true one
     threshold: float  # pair-score threshold chosen on the validation pairs
     accuracy: SyncAccuracy  # validation pairs at that threshold
+    offsets: ClipOffsets  # whole-clip offset search on the validation clips
 
 
 class MultiwayTask:
@@ -145,6 +151,8 @@ class MultiwayTask:
         pairs = score_pairs(model, loss_fn, self.val_store, self.val_pairs, self.cfg.data.mel,
                             self.device)
         threshold = choose_threshold(pairs["score"], pairs["kind"])
+        offsets = clip_offsets(model, self.val_store, self.cfg.data.mel, self.device,
+                               search=round(SEARCH_S * self.cfg.data.clip.fps))
         return MultiwayValidation(
             loss=total / max(windows, 1), top1=hits / max(windows, 1), threshold=threshold,
-            accuracy=accuracy_by_kind(pairs["score"], pairs["kind"], threshold))
+            accuracy=accuracy_by_kind(pairs["score"], pairs["kind"], threshold), offsets=offsets)

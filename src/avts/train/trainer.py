@@ -196,14 +196,16 @@ class Trainer:
             val_accuracy=(acc.easy + acc.hard) / 2, val_accuracy_easy=acc.easy,
             val_accuracy_hard=acc.hard, threshold=val.threshold, lr=lr, clips_per_s=clips_per_s,
             hard_fraction=0.0, skipped_samples=0, train_top1=self.task.train_top1,
-            val_top1=val.top1)
+            val_top1=val.top1, val_offset_within1=val.offsets.within_1_frame,
+            val_offset_sign=val.offsets.sign)
 
     def _finish_epoch(self, metrics: EpochMetrics) -> EpochMetrics:
         """Record the epoch and write ``last.pt`` (and ``best.pt`` when it is the best so far:
-        by validation pair accuracy, or multi-way top-1 for the frame-rate model)."""
+        by validation pair accuracy, or for the frame-rate model by ``train.select_by``)."""
         self.epoch = metrics.epoch
         self.history.append(metrics)
-        score = metrics.val_top1 if self.task else metrics.val_accuracy
+        score = selection_score(metrics, self.cfg.train.select_by) if self.task \
+            else metrics.val_accuracy
         is_best = score > self.best_metric
         if is_best:
             self.best_metric = score
@@ -342,6 +344,14 @@ class _StepTimer:
         if self.steps == 1:
             return self.clips_per_s
         return (self.clips - self.clips_first) / max(time.perf_counter() - self.t_first, 1e-9)
+
+
+def selection_score(metrics: EpochMetrics, select_by: str) -> float:
+    """The frame-rate model's best.pt metric: multi-way top-1, or the whole-clip offset
+    search (mean of the shares within one frame and with the right sign)."""
+    if select_by == "offset":
+        return (metrics.val_offset_within1 + metrics.val_offset_sign) / 2
+    return metrics.val_top1
 
 
 def _build_scheduler(cfg: Config, optimizer: torch.optim.Optimizer):
