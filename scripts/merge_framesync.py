@@ -20,11 +20,13 @@ from pathlib import Path
 from avts.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
 from avts.data.corpus import find_videos
 
-# Settings that may differ between members: the seed, the starting weights and the training
-# augmentation (the point of an ensemble: members that err differently), how the split was
-# seeded (the file lists are compared instead) and the decoding threads.
+# Settings that may differ between members: the seed, the starting weights, how long each
+# trained and how its epoch was picked, the training augmentation and extra training files
+# (the point of an ensemble: members that err differently), how the split was seeded (the
+# file lists are compared instead) and the decoding threads.
 FREE = (("train", "seed"), ("train", "num_workers"), ("train", "init_from"),
-        ("data", "split_seed"), ("data", "multiway", "crop_scale"), ("data", "train_extra"))
+        ("train", "epochs"), ("train", "select_by"), ("data", "split_seed"),
+        ("data", "multiway", "crop_scale"), ("data", "train_extra"))
 
 
 def _own_train_videos(state: dict, path: Path) -> list[str]:
@@ -53,7 +55,7 @@ def merged_state(paths: list[Path]) -> dict:
     for path, state, cfg in zip(paths[1:], states[1:], configs[1:], strict=True):
         if cfg != first_cfg:
             raise SystemExit(f"{path}: its config differs from {paths[0]}'s beyond the free "
-                             "settings (seed, init, crop_scale, train_extra)")
+                             "settings (seed, init, epochs, select_by, crop_scale, train_extra)")
         if sorted(state["val_videos"]) != sorted(first["val_videos"]) or sorted(
                 _own_train_videos(state, path)) != sorted(_own_train_videos(first, paths[0])):
             raise SystemExit(f"{path}: another train/validation split than {paths[0]} "
