@@ -1,6 +1,8 @@
 """The whole-clip offset search on a store's clips (what training validates the frame-rate
 model with), checked with a stand-in model whose features are a clip's blinks and clicks."""
 
+import math
+
 import numpy as np
 import torch
 
@@ -46,7 +48,7 @@ def test_clip_offsets_find_every_shift_of_clips_in_sync():
     rng = np.random.default_rng(1)
     codes = [rng.random(200) < 0.3 for _ in range(3)]
     found = clip_offsets(BlinkModel(), _store(codes, codes), MelConfig(n_mels=40),
-                         torch.device("cpu"), search=25)
+                         torch.device("cpu"), search_s=1.0)
     assert (found.within_1_frame, found.sign, found.n_clips) == (1.0, 1.0, 3)
 
 
@@ -55,6 +57,14 @@ def test_clip_offsets_of_unrelated_sound_are_near_chance_and_short_clips_are_lef
     video = [rng.random(200) < 0.3 for _ in range(6)] + [rng.random(60) < 0.3]
     audio = [rng.random(len(c)) < 0.3 for c in video]
     found = clip_offsets(BlinkModel(), _store(video, audio), MelConfig(n_mels=40),
-                         torch.device("cpu"), search=25)
+                         torch.device("cpu"), search_s=1.0)
     assert found.n_clips == 6  # 60 frames leave no room to search +-25 around +-12
     assert found.within_1_frame <= 0.3
+
+
+def test_clip_offsets_without_a_long_enough_clip_are_nan():
+    rng = np.random.default_rng(3)
+    codes = [rng.random(60) < 0.3]
+    found = clip_offsets(BlinkModel(), _store(codes, codes), MelConfig(n_mels=40),
+                         torch.device("cpu"), search_s=1.0)
+    assert found.n_clips == 0 and math.isnan(found.within_1_frame) and math.isnan(found.sign)

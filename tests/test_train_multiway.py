@@ -90,6 +90,17 @@ def test_select_by_offset_keeps_the_epoch_of_the_best_whole_clip_search(synth_co
     assert best["epoch"] == 1 + scores.index(max(scores)) and best["best_metric"] == max(scores)
 
 
+def test_select_by_offset_falls_back_to_the_top1_without_searchable_clips():
+    from avts.train.trainer import selection_score
+    from avts.types import EpochMetrics
+
+    m = EpochMetrics(epoch=1, train_loss=1.0, val_loss=1.0, val_accuracy=0.5,
+                     val_accuracy_easy=0.5, val_accuracy_hard=0.5, threshold=0.0, lr=1e-3,
+                     clips_per_s=1.0, hard_fraction=0.0, skipped_samples=0, train_top1=0.2,
+                     val_top1=0.1, val_offset_within1=math.nan, val_offset_sign=math.nan)
+    assert selection_score(m, "offset") == selection_score(m, "top1") == 0.1
+
+
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(synth_corpus, fs_cfg, fs_data,
                                                                 tmp_path):
     cfg = load(REAL_YAML, SMALL + [f"data.cache_dir={tmp_path}", "train.epochs=2"])

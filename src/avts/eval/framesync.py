@@ -8,6 +8,7 @@ windows of ``data.multiway.win_frames`` frames: the windows the model was traine
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,26 +66,29 @@ def score_window_pairs(model: FrameSync, store: RegionStore, pairs: Sequence[Pai
 
 @dataclass(frozen=True)
 class ClipOffsets:
-    """Whole-clip offset search on in-memory shifted copies (what ``avts sync`` is for)."""
+    """Whole-clip offset search on in-memory shifted copies (what ``avts sync`` is for); NaN
+    shares when no clip is long enough to search."""
 
     within_1_frame: float  # share of (clip, offset) cases whose best shift is within one frame
     sign: float  # share of the nonzero offsets whose best shift has the right sign
     n_clips: int  # clips long enough for the search
 
 
-VAL_OFFSETS_FRAMES = (-12, -4, 0, 4, 12)  # -480, -160, 0, +160, +480 ms at 25 fps
+VAL_OFFSETS_S = (-0.48, -0.16, 0.0, 0.16, 0.48)
 
 
 @torch.no_grad()
 def clip_offsets(model: FrameSync, store: RegionStore, mel: MelConfig, device: torch.device,
-                 search: int, offsets: Sequence[int] = VAL_OFFSETS_FRAMES) -> ClipOffsets:
-    """For each clip of ``store`` (central crop) and each offset ``o`` in frames (audio late by
-    ``o``), the shift in -search..+search that maximises the mean per-frame cosine over the
-    clip, found on the audio features delayed by ``o``: the search ``avts sync`` makes, over the
-    whole clip at once. Clips too short to search over every offset are left out."""
+                 search_s: float, offsets_s: Sequence[float] = VAL_OFFSETS_S) -> ClipOffsets:
+    """For each clip of ``store`` (central crop) and each offset (audio late by it), the shift
+    within +-``search_s`` that maximises the mean per-frame cosine over the clip, found on the
+    audio features delayed by the offset: the search ``avts sync`` makes, over the whole clip
+    at once, on the frame grid. Clips too short to search around every offset are left out."""
     model.eval()
-    hits, signs, n_signed, n_clips = 0, 0, 0, 0
+    search = round(search_s * store.fps)
+    offsets = [round(o * store.fps) for o in offsets_s]
     widest = max(abs(o) for o in offsets)
+    hits, signs, n_signed, n_clips = 0, 0, 0, 0
     for track in store.tracks:
         v, a = clip_steps(model, center_crop(track.gray, store.multiway.size), track.audio,
                           mel, device)
@@ -93,15 +97,15 @@ def clip_offsets(model: FrameSync, store: RegionStore, mel: MelConfig, device: t
             continue
         n_clips += 1
         sims = v[:n] @ a[:n].T  # (video frame, audio frame) cosines
+        t = torch.arange(search + widest, n - search - widest)  # the same frames for every case
         for o in offsets:
             # audio delayed by o: video frame t meets original audio frame t + s - o at shift s
-            t = torch.arange(search + widest, n - search - widest)
             curve = torch.stack([sims[t, t + s - o].mean() for s in range(-search, search + 1)])
             best = int(curve.argmax()) - search
             hits += abs(best - o) <= 1
             if o:
                 n_signed += 1
-                signs += (best > 0) == (o > 0) and best != 0
+                signs += best != 0 and (best > 0) == (o > 0)
     cases = n_clips * len(offsets)
-    return ClipOffsets(within_1_frame=hits / cases if cases else 0.0,
-                       sign=signs / n_signed if n_signed else 0.0, n_clips=n_clips)
+    return ClipOffsets(within_1_frame=hits / cases if cases else math.nan,
+                       sign=signs / n_signed if n_signed else math.nan, n_clips=n_clips)

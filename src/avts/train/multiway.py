@@ -151,8 +151,7 @@ class MultiwayTask:
         pairs = score_pairs(model, loss_fn, self.val_store, self.val_pairs, self.cfg.data.mel,
                             self.device)
         threshold = choose_threshold(pairs["score"], pairs["kind"])
-        offsets = clip_offsets(model, self.val_store, self.cfg.data.mel, self.device,
-                               search=round(SEARCH_S * self.cfg.data.clip.fps))
+        offsets = clip_offsets(model, self.val_store, self.cfg.data.mel, self.device, SEARCH_S)
         return MultiwayValidation(
             loss=total / max(windows, 1), top1=hits / max(windows, 1), threshold=threshold,
             accuracy=accuracy_by_kind(pairs["score"], pairs["kind"], threshold), offsets=offsets)

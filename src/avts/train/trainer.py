@@ -348,9 +348,12 @@ class _StepTimer:
 
 def selection_score(metrics: EpochMetrics, select_by: str) -> float:
     """The frame-rate model's best.pt metric: multi-way top-1, or the whole-clip offset
-    search (mean of the shares within one frame and with the right sign)."""
+    search (mean of the shares within one frame and with the right sign; the top-1 when no
+    validation clip is long enough to search, which holds for every epoch of a run)."""
     if select_by == "offset":
-        return (metrics.val_offset_within1 + metrics.val_offset_sign) / 2
+        score = (metrics.val_offset_within1 + metrics.val_offset_sign) / 2
+        if not math.isnan(score):
+            return score
     return metrics.val_top1
 
 
