@@ -4,6 +4,7 @@ offset search uses instead of the method's default).
 
     python scripts/calibrate_sync.py CKPT DATA_DIR OUT.pt [--every 3] [--offsets ...]
         [--work DIR] [--rows ROWS.jsonl]
+    python scripts/calibrate_sync.py CKPT OUT.pt --set SLOPE,MIDPOINT --fitted-on TEXT
 
 Every ``--every``-th video of DATA_DIR that the checkpoint lists among its ``train_videos`` or
 ``val_videos`` (matched by file name; any other file is left out, so held-out clips never enter
@@ -11,7 +12,9 @@ the fit) is copied with its audio delayed by each of ``--offsets`` ms, measured 
 checkpoint's learned method (``avts.sync.methods.learned_method``, default options), and the
 logistic P(|error| <= 1 frame at the file's frame rate) of the raw score (the peak prominence)
 is fitted as benchmarks/sync_accuracy.py --fit-calibration does (scikit-learn, C=10).
-Prints one JSON object: the fit, the hit rate, the score range of hits and misses.
+Prints one JSON object: the fit, the hit rate, the score range of hits and misses. With
+``--set`` it stores a given fit instead (one made on a twin run of the same recipe that kept
+validation clips, for a model trained on every clip).
 """
 
 from __future__ import annotations
@@ -92,8 +95,13 @@ def _quartiles(x: np.ndarray) -> list[float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", type=Path)
-    p.add_argument("data", type=Path, help="folder holding the checkpoint's training clips")
+    p.add_argument("data", type=Path, nargs="?",
+                   help="folder holding the checkpoint's training clips (not with --set)")
     p.add_argument("out", type=Path, help="the calibrated copy of the checkpoint")
+    p.add_argument("--set", metavar="SLOPE,MIDPOINT",
+                   help="store this calibration instead of fitting one, e.g. the fit of a twin "
+                   "run of the same recipe that kept validation clips (--fitted-on says so)")
+    p.add_argument("--fitted-on", default="given with --set", help="with --set: its origin")
     p.add_argument("--every", type=int, default=3)
     p.add_argument("--offsets", default=",".join(map(str, OFFSETS_MS)))
     p.add_argument("--work", type=Path, help="folder for the shifted copies (default: temp)")
@@ -103,8 +111,19 @@ def main() -> None:
     p.add_argument("--strip", action="store_true",
                    help="leave out what only resuming needs (optimizer, history): to ship it")
     args = p.parse_args()
+    if args.set and args.data is not None:
+        p.error("give DATA (the clips to fit on) or --set, not both")
     if args.out.resolve() == args.checkpoint.resolve():
         p.error("OUT must differ from CHECKPOINT (inputs are never overwritten)")
+    if args.set:
+        slope, midpoint = (float(x) for x in args.set.split(","))
+        save_calibrated(args.checkpoint, args.out, {"slope": slope, "midpoint": midpoint,
+                                                   "fitted_on": args.fitted_on}, args.strip)
+        print(json.dumps({"checkpoint": str(args.checkpoint), "out": str(args.out),
+                          "calibration": {"slope": slope, "midpoint": midpoint}}))
+        return
+    if args.data is None:
+        p.error("give DATA (the clips to fit on) or --set SLOPE,MIDPOINT")
     loaded = load_model(args.checkpoint)
     videos, left_out = training_side(args.data, loaded, max(1, args.every), args.side)
     if not videos:
@@ -120,16 +139,23 @@ def main() -> None:
               "seconds_per_file": float(np.mean([r["seconds"] for r in rows if "seconds" in r])),
               "calibration": result}
     if "slope" in result:
-        state = load_checkpoint(args.checkpoint)
-        state.pop("format_version")
-        for key in ("optimizer", "scheduler", "random_states", "history") if args.strip else ():
-            state.pop(key, None)
-        state["calibration"] = {"slope": result["slope"], "midpoint": result["midpoint"],
-                                "fitted_on": f"{len(videos)} {args.side} clips x "
-                                             f"{len(offsets)} offsets, scripts/calibrate_sync.py"}
-        save_checkpoint(args.out, state)
+        save_calibrated(args.checkpoint, args.out,
+                        {"slope": result["slope"], "midpoint": result["midpoint"],
+                         "fitted_on": f"{len(videos)} {args.side} clips x {len(offsets)} "
+                                      "offsets, scripts/calibrate_sync.py"}, args.strip)
         report["out"] = str(args.out)
     print(json.dumps(report, indent=1))
+
+
+def save_calibrated(checkpoint: Path, out: Path, calibration: dict, strip: bool) -> None:
+    """A copy of ``checkpoint`` with ``calibration`` (and, with ``strip``, without what only
+    resuming needs) at ``out``, written atomically."""
+    state = load_checkpoint(checkpoint)
+    state.pop("format_version")
+    for key in ("optimizer", "scheduler", "random_states", "history") if strip else ():
+        state.pop(key, None)
+    state["calibration"] = calibration
+    save_checkpoint(out, state)
 
 
 if __name__ == "__main__":
