@@ -116,7 +116,10 @@ def main() -> None:
     if args.out.resolve() == args.checkpoint.resolve():
         p.error("OUT must differ from CHECKPOINT (inputs are never overwritten)")
     if args.set:
-        slope, midpoint = (float(x) for x in args.set.split(","))
+        try:
+            slope, midpoint = (float(x) for x in args.set.split(","))
+        except ValueError:
+            p.error(f"--set wants SLOPE,MIDPOINT, got {args.set!r}")
         save_calibrated(args.checkpoint, args.out, {"slope": slope, "midpoint": midpoint,
                                                    "fitted_on": args.fitted_on}, args.strip)
         print(json.dumps({"checkpoint": str(args.checkpoint), "out": str(args.out),

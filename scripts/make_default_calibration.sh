@@ -3,8 +3,8 @@
 # training clip, so none is left to fit a map on; this twin trains the same two members with a
 # validation side (data.val_fraction 0.2, the 79 / 21 split the earlier defaults used) and fits
 # the map on its 21 validation clips, each shifted by -480, -160, 0, +120, +360 ms. Prints the
-# fit (slope, midpoint) that make_default_model.sh stores. About 8 minutes on an idle 2-core CPU
-# of figure 195; WORK_DIR may be make_default_model.sh's (it reuses real/ and pretrain/).
+# fit (slope, midpoint) that make_default_model.sh stores. 7 min 16 s on an idle 2-core CPU of
+# figure 162-195 with make_default_model.sh's WORK_DIR (it reuses real/ and pretrain/).
 #
 #   bash scripts/make_default_calibration.sh WORK_DIR [SHARED_DATA_DIR]
 set -euo pipefail
