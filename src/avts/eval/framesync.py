@@ -98,9 +98,12 @@ def clip_offsets(model: FrameSync, store: RegionStore, mel: MelConfig, device: t
         n_clips += 1
         sims = v[:n] @ a[:n].T  # (video frame, audio frame) cosines
         t = torch.arange(search + widest, n - search - widest)  # the same frames for every case
+        reach = search + widest
+        lags = torch.stack([sims[t, t + d].mean() for d in range(-reach, reach + 1)])
         for o in offsets:
-            # audio delayed by o: video frame t meets original audio frame t + s - o at shift s
-            curve = torch.stack([sims[t, t + s - o].mean() for s in range(-search, search + 1)])
+            # audio delayed by o: video frame t meets original audio frame t + s - o at shift s,
+            # so the curve over s is the lag curve read from s - o
+            curve = lags[reach - search - o:reach + search - o + 1]
             best = int(curve.argmax()) - search
             hits += abs(best - o) <= 1
             if o:
