@@ -5,6 +5,7 @@ offset search uses instead of the method's default).
     python scripts/calibrate_sync.py CKPT DATA_DIR OUT.pt [--every 3] [--offsets ...]
         [--work DIR] [--rows ROWS.jsonl]
     python scripts/calibrate_sync.py CKPT OUT.pt --set SLOPE,MIDPOINT --fitted-on TEXT
+    python scripts/calibrate_sync.py CKPT OUT.pt --fit-rows ROWS.jsonl [ROWS2.jsonl ...]
 
 Every ``--every``-th video of DATA_DIR that the checkpoint lists among its ``train_videos`` or
 ``val_videos`` (matched by file name; any other file is left out, so held-out clips never enter
@@ -14,7 +15,8 @@ logistic P(|error| <= 1 frame at the file's frame rate) of the raw score (the pe
 is fitted as benchmarks/sync_accuracy.py --fit-calibration does (scikit-learn, C=10).
 Prints one JSON object: the fit, the hit rate, the score range of hits and misses. With
 ``--set`` it stores a given fit instead (one made on a twin run of the same recipe that kept
-validation clips, for a model trained on every clip).
+validation clips, for a model trained on every clip). With ``--fit-rows`` it fits on the
+``--rows`` files of earlier runs, pooled (e.g. twins of one recipe on two splits).
 """
 
 from __future__ import annotations
@@ -101,7 +103,10 @@ def main() -> None:
     p.add_argument("--set", metavar="SLOPE,MIDPOINT",
                    help="store this calibration instead of fitting one, e.g. the fit of a twin "
                    "run of the same recipe that kept validation clips (--fitted-on says so)")
-    p.add_argument("--fitted-on", default="given with --set", help="with --set: its origin")
+    p.add_argument("--fitted-on", default="given with --set",
+                   help="with --set or --fit-rows: where the fit comes from")
+    p.add_argument("--fit-rows", type=Path, nargs="+", metavar="ROWS",
+                   help="fit on these --rows files of earlier runs (pooled) instead of measuring")
     p.add_argument("--every", type=int, default=3)
     p.add_argument("--offsets", default=",".join(map(str, OFFSETS_MS)))
     p.add_argument("--work", type=Path, help="folder for the shifted copies (default: temp)")
@@ -111,8 +116,8 @@ def main() -> None:
     p.add_argument("--strip", action="store_true",
                    help="leave out what only resuming needs (optimizer, history): to ship it")
     args = p.parse_args()
-    if args.set and args.data is not None:
-        p.error("give DATA (the clips to fit on) or --set, not both")
+    if sum(x is not None for x in (args.set, args.data, args.fit_rows)) > 1:
+        p.error("give one of DATA (the clips to fit on), --set and --fit-rows")
     if args.out.resolve() == args.checkpoint.resolve():
         p.error("OUT must differ from CHECKPOINT (inputs are never overwritten)")
     if args.set:
@@ -125,8 +130,11 @@ def main() -> None:
         print(json.dumps({"checkpoint": str(args.checkpoint), "out": str(args.out),
                           "calibration": {"slope": slope, "midpoint": midpoint}}))
         return
+    if args.fit_rows:
+        _fit_rows(p, args)
+        return
     if args.data is None:
-        p.error("give DATA (the clips to fit on) or --set SLOPE,MIDPOINT")
+        p.error("give DATA (the clips to fit on), --set SLOPE,MIDPOINT or --fit-rows ROWS")
     loaded = load_model(args.checkpoint)
     videos, left_out = training_side(args.data, loaded, max(1, args.every), args.side)
     if not videos:
@@ -146,6 +154,24 @@ def main() -> None:
                         {"slope": result["slope"], "midpoint": result["midpoint"],
                          "fitted_on": f"{len(videos)} {args.side} clips x {len(offsets)} "
                                       "offsets, scripts/calibrate_sync.py"}, args.strip)
+        report["out"] = str(args.out)
+    print(json.dumps(report, indent=1))
+
+
+def _fit_rows(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    rows = []
+    for path in args.fit_rows:
+        try:
+            rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        except (OSError, ValueError) as err:
+            p.error(f"{path}: not a --rows file ({err})")
+    result = fit(rows)
+    report = {"checkpoint": str(args.checkpoint), "rows": [str(r) for r in args.fit_rows],
+              "calibration": result}
+    if "slope" in result:
+        save_calibrated(args.checkpoint, args.out,
+                        {"slope": result["slope"], "midpoint": result["midpoint"],
+                         "fitted_on": args.fitted_on}, args.strip)
         report["out"] = str(args.out)
     print(json.dumps(report, indent=1))
 
