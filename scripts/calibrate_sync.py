@@ -12,7 +12,9 @@ Every ``--every``-th video of DATA_DIR that the checkpoint lists among its ``tra
 the fit) is copied with its audio delayed by each of ``--offsets`` ms, measured with the
 checkpoint's learned method (``avts.sync.methods.learned_method``, default options), and the
 logistic P(|error| <= 1 frame at the file's frame rate) of the raw score (the peak prominence)
-is fitted as benchmarks/sync_accuracy.py --fit-calibration does (scikit-learn, C=10).
+is fitted as benchmarks/sync_accuracy.py --fit-calibration does (scikit-learn, C=10), with the
+share of windows whose region is a detected face as a second input where the method reports
+one (``face_slope``: the same prominence is a hit more often on a talking head).
 Prints one JSON object: the fit, the hit rate, the score range of hits and misses. With
 ``--set`` it stores a given fit instead (one made on a twin run of the same recipe that kept
 validation clips, for a model trained on every clip). With ``--fit-rows`` it fits on the
@@ -67,7 +69,7 @@ def measure(videos: list[Path], loaded, offsets: list[int], work: Path) -> list[
                 continue
             err_ms = None if r.offset_ms is None else r.offset_ms - offset
             rows.append({"file": video.name, "true_ms": offset, "offset_ms": r.offset_ms,
-                         "score": r.score, "frame_ms": frame_ms,
+                         "score": r.score, "face_share": r.face_share, "frame_ms": frame_ms,
                          "hit": err_ms is not None and abs(err_ms) <= frame_ms + 1e-6,
                          "seconds": time.perf_counter() - t0})
             copy.unlink()
@@ -78,7 +80,8 @@ def fit(rows: list[dict]) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     ok = [r for r in rows if "score" in r and np.isfinite(r["score"])]
-    score = np.array([[r["score"]] for r in ok])
+    by_face = bool(ok) and all(r.get("face_share") is not None for r in ok)
+    score = np.array([[r["score"], r["face_share"]] if by_face else [r["score"]] for r in ok])
     hit = np.array([r["hit"] for r in ok])
     summary = {"n": len(ok), "hit_rate": float(hit.mean()) if len(ok) else None,
                "score_hits": _quartiles(score[hit, 0]) if hit.any() else None,
@@ -87,7 +90,10 @@ def fit(rows: list[dict]) -> dict:
         return {**summary, "note": "all cases alike; nothing to fit"}
     model = LogisticRegression(C=10.0).fit(score, hit)
     slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
-    return {**summary, "slope": slope, "midpoint": -intercept / slope}
+    if slope <= 0:
+        return {**summary, "note": "a higher score is not more often right; nothing to fit"}
+    face = {"face_slope": float(model.coef_[0, 1])} if by_face else {}
+    return {**summary, "slope": slope, "midpoint": -intercept / slope, **face}
 
 
 def _quartiles(x: np.ndarray) -> list[float]:
@@ -100,7 +106,7 @@ def main() -> None:
     p.add_argument("data", type=Path, nargs="?",
                    help="folder holding the checkpoint's training clips (not with --set)")
     p.add_argument("out", type=Path, help="the calibrated copy of the checkpoint")
-    p.add_argument("--set", metavar="SLOPE,MIDPOINT",
+    p.add_argument("--set", metavar="SLOPE,MIDPOINT[,FACE_SLOPE]",
                    help="store this calibration instead of fitting one, e.g. the fit of a twin "
                    "run of the same recipe that kept validation clips (--fitted-on says so)")
     p.add_argument("--fitted-on", default="given with --set",
@@ -122,13 +128,16 @@ def main() -> None:
         p.error("OUT must differ from CHECKPOINT (inputs are never overwritten)")
     if args.set:
         try:
-            slope, midpoint = (float(x) for x in args.set.split(","))
+            values = [float(x) for x in args.set.split(",")]
+            if len(values) not in (2, 3):
+                raise ValueError
         except ValueError:
-            p.error(f"--set wants SLOPE,MIDPOINT, got {args.set!r}")
-        save_calibrated(args.checkpoint, args.out, {"slope": slope, "midpoint": midpoint,
-                                                   "fitted_on": args.fitted_on}, args.strip)
+            p.error(f"--set wants SLOPE,MIDPOINT[,FACE_SLOPE], got {args.set!r}")
+        mapping = dict(zip(("slope", "midpoint", "face_slope")[:len(values)], values, strict=True))
+        save_calibrated(args.checkpoint, args.out, {**mapping, "fitted_on": args.fitted_on},
+                        args.strip)
         print(json.dumps({"checkpoint": str(args.checkpoint), "out": str(args.out),
-                          "calibration": {"slope": slope, "midpoint": midpoint}}))
+                          "calibration": mapping}))
         return
     if args.fit_rows:
         _fit_rows(p, args)
@@ -151,11 +160,15 @@ def main() -> None:
               "calibration": result}
     if "slope" in result:
         save_calibrated(args.checkpoint, args.out,
-                        {"slope": result["slope"], "midpoint": result["midpoint"],
-                         "fitted_on": f"{len(videos)} {args.side} clips x {len(offsets)} "
-                                      "offsets, scripts/calibrate_sync.py"}, args.strip)
+                        {**_mapping(result), "fitted_on": f"{len(videos)} {args.side} clips "
+                         f"x {len(offsets)} offsets, scripts/calibrate_sync.py"}, args.strip)
         report["out"] = str(args.out)
     print(json.dumps(report, indent=1))
+
+
+def _mapping(result: dict) -> dict:
+    keys = ("slope", "midpoint", "face_slope")
+    return {k: result[k] for k in keys if k in result}
 
 
 def _fit_rows(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -170,8 +183,7 @@ def _fit_rows(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
               "calibration": result}
     if "slope" in result:
         save_calibrated(args.checkpoint, args.out,
-                        {"slope": result["slope"], "midpoint": result["midpoint"],
-                         "fitted_on": args.fitted_on}, args.strip)
+                        {**_mapping(result), "fitted_on": args.fitted_on}, args.strip)
         report["out"] = str(args.out)
     print(json.dumps(report, indent=1))
 

@@ -21,6 +21,8 @@ class _Measured:
     offset_ms: float | None
     verdict: str
     confidence: float
+    score: float = 1.0
+    face_share: float | None = None
 
 
 def _events_detector(path, method):

@@ -43,6 +43,7 @@ def test_no_face_falls_back_to_the_motion_region():
     frames = _clip_with_moving_square(70, 110)
     assert mouth_region(frames, every=2) is None
     assert find_region(frames, "face") == motion_region(frames)
+    assert not find_region(frames, "face").face
     assert find_region(frames, "full") == Box(0, 0, 120, 160)
     with pytest.raises(ValueError):
         find_region(frames, "mouth")
@@ -56,7 +57,7 @@ def test_mouth_of_a_real_talking_head(shared_av_sync):
     info = probe(path)
     frames = read_video(path, info.start_s, 2.0, 25.0, (160, 200), info=info)
     box = mouth_region(frames)
-    assert box is not None
+    assert box is not None and box.face and find_region(frames, "face") == box
     # the speaker's face fills the middle of the frame: the mouth square lies in its lower
     # half, horizontally central, a fraction of the frame
     assert 20 <= box.height == box.width <= 80

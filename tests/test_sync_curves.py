@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -79,3 +81,15 @@ def test_a_peak_at_the_search_edge_counts_half():
     assert not at_edge(980.0, 1000.0, 10.0) and not at_edge(0.0, 1000.0, 10.0)
     assert edge_discounted(6.0, -1000.0, 1000.0, 40.0) == pytest.approx(3.0)
     assert edge_discounted(6.0, -950.0, 1000.0, 40.0) == 6.0
+
+
+def test_the_face_term_moves_the_confidence_by_the_face_share():
+    from avts.sync.curves import Calibration
+
+    plain = Calibration(slope=2.0, midpoint=3.0)
+    faced = Calibration(slope=2.0, midpoint=3.0, face_slope=1.5)
+    assert faced(3.0) == plain(3.0) == plain(3.0, 1.0) == 0.5  # no face share: no change
+    assert faced(3.0, 0.0) == 0.5
+    assert faced(3.0, 1.0) == pytest.approx(1 / (1 + math.exp(-1.5)))
+    assert faced(3.0, 0.5) == pytest.approx(1 / (1 + math.exp(-0.75)))
+    assert faced(float("nan"), 1.0) == 0.0

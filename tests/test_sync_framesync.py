@@ -47,8 +47,8 @@ def _moving_corner(n=20, h=48, w=72):
 def test_region_input_is_the_motion_square_in_grey_centre_cropped():
     frames = _moving_corner()
     spec = MultiwayConfig(size=8, jitter=4, box_fraction=0.5)
-    out = region_input(frames, spec)
-    assert out.shape == (20, 8, 8) and out.dtype == np.uint8
+    out, face = region_input(frames, spec)
+    assert out.shape == (20, 8, 8) and out.dtype == np.uint8 and not face
     # the box (24 px square) sits on the moving bar: its frames change, a ramp column does not
     assert np.abs(np.diff(out.astype(int), axis=0)).max() > 50
     # the same crop resized to size + jitter, then its centre: what training sees unaugmented
@@ -59,8 +59,8 @@ def test_region_input_is_the_motion_square_in_grey_centre_cropped():
     full = torch.nn.functional.interpolate(grey[None], size=(12, 12), mode="area")[0]
     expected = full[:, 2:10, 2:10].round().to(torch.uint8).numpy()
     assert np.array_equal(out, expected)
-    whole = region_input(frames, MultiwayConfig(size=8, jitter=0, region="full"))
-    assert whole.shape == (20, 8, 8) and not np.array_equal(whole, out)
+    whole, face = region_input(frames, MultiwayConfig(size=8, jitter=0, region="full"))
+    assert not face and whole.shape == (20, 8, 8) and not np.array_equal(whole, out)
 
 
 def _unit(x):
@@ -79,7 +79,7 @@ def test_curves_slide_features_on_the_hop_grid_with_the_sign_convention(checkpoi
     # phase 62 % 4 = 2, feature 62 // 4 + i = 15 + i
     audio[2][15:15 + n] = video
     shifts = np.arange(-500, 501, 10.0)
-    curve = method.curves([_State(video, audio)], shifts, pad_s)[0]
+    curve = method.curves([_State(video, audio, False)], shifts, pad_s)[0]
     assert curve.shape == shifts.shape and np.all(np.isfinite(curve))
     assert shifts[np.argmax(curve)] == 120 and curve.max() == pytest.approx(1.0)
     # one frame further on the same phase is a different pairing, not a near-copy
@@ -130,7 +130,8 @@ def test_detect_with_a_framesync_checkpoint_is_well_formed(clip, checkpoint, mon
 def test_the_checkpoint_calibration_sets_the_confidence(clip, tmp_path, midpoint, verdicts):
     path = make_framesync_checkpoint(tmp_path / "cal.pt",
                                      calibration={"slope": 1.0, "midpoint": midpoint})
-    assert load_model(path).calibration == {"slope": 1.0, "midpoint": midpoint}
+    assert load_model(path).calibration == {"slope": 1.0, "midpoint": midpoint,
+                                            "face_slope": 0.0}
     result = avts.detect_offset(clip, checkpoint=path, search_ms=600)
     assert result.verdict in verdicts
     if midpoint > 0:  # a score far below the midpoint: no confidence, no verdict
@@ -184,3 +185,26 @@ def test_test_flip_scores_the_mean_cosine_of_the_plain_and_mirrored_views(clip, 
         mirror = loaded.model.video_steps(x.flip(-1))
         assert torch.allclose(both._video_steps(x), (loaded.model.video_steps(x) + mirror) / 2)
         assert (both._video_steps(x) - loaded.model.video_steps(x)).abs().max() > 1e-6
+
+
+def test_the_face_share_is_measured_and_moves_the_confidence(shared_av_sync, tmp_path):
+    talking = shared_av_sync / "grid_bbaf2n.mpg"  # one frontal speaker throughout
+    calibration = {"slope": 1.0, "midpoint": 3.0}
+    plain = make_framesync_checkpoint(tmp_path / "plain.pt", calibration=calibration,
+                                      region="face", region_short_side=160)
+    faced = make_framesync_checkpoint(tmp_path / "faced.pt", region="face",
+                                      region_short_side=160,
+                                      calibration={**calibration, "face_slope": 2.0})
+    a = avts.detect_offset(talking, checkpoint=plain, search_ms=300)
+    b = avts.detect_offset(talking, checkpoint=faced, search_ms=300)
+    assert a.face_share == b.face_share and a.face_share > 0.5
+    assert a.score == b.score and a.offset_ms == b.offset_ms
+    logit = math.log(a.confidence / (1 - a.confidence))
+    assert math.log(b.confidence / (1 - b.confidence)) == pytest.approx(
+        logit + 2.0 * a.face_share, abs=1e-6)
+
+
+def test_a_clip_without_a_face_has_face_share_zero(clip, checkpoint):
+    result = avts.detect_offset(clip, checkpoint=checkpoint, search_ms=600)
+    assert result.face_share == 0.0
+    assert "face_share" in result.to_dict()

@@ -506,8 +506,9 @@ def _format_sync(r) -> str:
         late = {"audio": "audio late", "video": "audio early"}.get(r.late_stream, "no offset")
         head = (f"offset: {r.offset_ms:+.1f} ms ({r.offset_frames:+.2f} frames at {r.fps:g} fps, "
                 f"{late})")
+    faces = "" if r.face_share is None else f", a face in {r.face_share:.0%} of them"
     lines = [f"{r.file}", f"  {head}", f"  confidence: {r.confidence:.2f} (score {r.score:.2f}, "
-             f"{r.n_windows}/{r.n_windows_total} windows, search +-{r.search_ms:g} ms)",
+             f"{r.n_windows}/{r.n_windows_total} windows{faces}, search +-{r.search_ms:g} ms)",
              f"  verdict: {r.verdict}" + (f" ({r.reason})" if r.reason else "")
              + f"  [tolerance: audio early <= {r.tolerance_early_ms:g} ms, "
              f"late <= {r.tolerance_late_ms:g} ms]"]

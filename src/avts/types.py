@@ -247,6 +247,9 @@ class SyncResult(_ToDict):
     n_windows: int = 0  # analysis windows that carried signal and were used
     n_windows_total: int = 0  # analysis windows placed across the file
     reason: str | None = None  # why the verdict is "inconclusive"
+    # share of the used windows whose region was a detected face's mouth (frame-rate models:
+    # their accuracy differs most by it); None for methods that pick no region
+    face_share: float | None = None
 
     @property
     def late_stream(self) -> str | None:
@@ -284,6 +287,8 @@ class BenchSyncCase(_ToDict):
     verdict: str | None
     confidence: float | None
     error: str | None = None  # one-line reason when the measurement failed
+    score: float | None = None  # the raw score the confidence came from (to refit a map)
+    face_share: float | None = None  # SyncResult.face_share
 
 
 @dataclass(frozen=True)

@@ -163,4 +163,6 @@ def _case(copy: _Copy, method: str, result: Any) -> BenchSyncCase:
     return BenchSyncCase(
         **common, measured_offset_ms=None if measured is None else float(measured),
         error_ms=None if measured is None else float(measured) - float(copy.offset_ms),
-        verdict=result.verdict, confidence=float(result.confidence))
+        verdict=result.verdict, confidence=float(result.confidence),
+        score=float(result.score) if math.isfinite(result.score) else None,
+        face_share=result.face_share)

@@ -30,6 +30,7 @@ class Box:
     left: int
     height: int
     width: int
+    face: bool = False  # the mouth of a detected face (not the motion square or whole frame)
 
     def crop(self, frames: np.ndarray) -> np.ndarray:
         """(..., H, W, C) -> (..., height, width, C)."""
@@ -126,7 +127,7 @@ def mouth_region(frames: np.ndarray, every: int = FACE_EVERY) -> Box | None:
     side = int(min(round(MOUTH_SIDE * w), height, width))
     top = int(np.clip(round(y + MOUTH_CENTRE_Y * h - side / 2), 0, height - side))
     left = int(np.clip(round(x + w / 2 - side / 2), 0, width - side))
-    return Box(top, left, side, side)
+    return Box(top, left, side, side, face=True)
 
 
 def find_region(frames: np.ndarray, region: str, box_fraction: float = 0.5) -> Box:

@@ -99,13 +99,17 @@ def _first_detail(err: Exception) -> str:
 
 
 def _calibration(value, path: Path) -> dict[str, float] | None:
-    """The checkpoint's ``calibration`` entry, checked: two finite numbers, slope > 0."""
+    """The checkpoint's ``calibration`` entry, checked: finite numbers, slope > 0, and an
+    optional ``face_slope`` (absent in older checkpoints: 0)."""
     if value is None:
         return None
     try:
         slope, midpoint = float(value["slope"]), float(value["midpoint"])
-    except (KeyError, TypeError, ValueError) as err:
+        face_slope = float(value.get("face_slope", 0.0))
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: its calibration is not {{slope, midpoint}}") from err
-    if not (0 < slope < float("inf") and abs(midpoint) < float("inf")):  # NaN fails too
-        raise CheckpointError(f"{path}: its calibration needs a finite slope > 0 and midpoint")
-    return {"slope": slope, "midpoint": midpoint}
+    if not (0 < slope < float("inf") and abs(midpoint) < float("inf")
+            and abs(face_slope) < float("inf")):  # NaN fails too
+        raise CheckpointError(f"{path}: its calibration needs a finite slope > 0, midpoint "
+                              "and face_slope")
+    return {"slope": slope, "midpoint": midpoint, "face_slope": face_slope}

@@ -15,15 +15,19 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic map from the raw peak prominence to P(|error| <= 1 frame)."""
+    """Logistic map from the raw peak prominence, and the share of windows whose region is a
+    detected face, to P(|error| <= 1 frame). The face term is there because the same
+    prominence means a hit far more often on a talking head than on other content."""
 
     slope: float
     midpoint: float
+    face_slope: float = 0.0  # added to the logit per unit of face share
 
-    def __call__(self, score: float) -> float:
+    def __call__(self, score: float, face_share: float | None = None) -> float:
         if not math.isfinite(score):
             return 0.0
-        return 1.0 / (1.0 + math.exp(-self.slope * (score - self.midpoint)))
+        logit = self.slope * (score - self.midpoint) + self.face_slope * (face_share or 0.0)
+        return 1.0 / (1.0 + math.exp(-logit))
 
 
 def aggregate(curves: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

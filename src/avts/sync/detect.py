@@ -87,8 +87,9 @@ def detect(path: str | Path, method: Method, options: SyncOptions = SyncOptions(
     mean = aggregate(curves)
     offset_ms = parabolic_peak(grid, mean)
     score = prominence(mean[n_coarse])
+    faces = face_share(evidence.states)
     confidence = method.calibration(edge_discounted(score, offset_ms, pad_s * 1000.0,
-                                                    method.step_ms))
+                                                    method.step_ms), faces)
     timeline = _timeline(method, evidence, grid, curves, n_coarse, options.segment_s)
     frame_ms = 1000.0 / base["fps"] if base["fps"] else 40.0
     drift = drift_ms_per_min(np.array([(w.start_s + w.end_s) / 2 for w in timeline]),
@@ -100,7 +101,16 @@ def detect(path: str | Path, method: Method, options: SyncOptions = SyncOptions(
         reason += f"; the peak lies at the edge of the +-{pad_s * 1000.0:g} ms search range"
     return SyncResult(offset_ms=offset_ms, offset_frames=offset_ms / frame_ms,
                       confidence=confidence, score=score, verdict=result, timeline=timeline,
-                      drift_ms_per_min=drift, reason=reason, **base)
+                      drift_ms_per_min=drift, reason=reason, face_share=faces, **base)
+
+
+def face_share(states: list) -> float | None:
+    """Share of the windows whose region is a detected face's mouth; None for a method
+    whose windows have no region (its states carry no ``face``)."""
+    flags = [getattr(state, "face", None) for state in states]
+    if not flags or any(f is None for f in flags):
+        return None
+    return float(np.mean(flags))
 
 
 def _frame_grid(info, options: SyncOptions) -> tuple[float, float] | None:
@@ -177,5 +187,6 @@ def _timeline(method: Method, evidence: _Evidence, grid: np.ndarray, curves: np.
         peak_ms = parabolic_peak(grid, mean)
         score = edge_discounted(prominence(mean[coarse]), peak_ms, float(np.abs(grid).max()),
                                 method.step_ms)
-        out.append(SyncWindow(start_s, end_s, peak_ms, method.calibration(score)))
+        faces = face_share([evidence.states[i] for i in used])
+        out.append(SyncWindow(start_s, end_s, peak_ms, method.calibration(score, faces)))
     return tuple(out)

@@ -42,12 +42,15 @@ WINDOW_S = 2.0
 class _State:
     video: np.ndarray  # (T, D) per-frame video features of the window
     audio: list[np.ndarray]  # phase k: (F_k, D) audio features of the log-mel from hop k on
+    face: bool  # the region is the mouth of a detected face
 
 
-def region_input(frames: np.ndarray, spec: MultiwayConfig) -> np.ndarray:
-    """(T, H, W, 3) uint8 frames -> (T, size, size) uint8 grey region, as training sees it."""
+def region_input(frames: np.ndarray, spec: MultiwayConfig) -> tuple[np.ndarray, bool]:
+    """(T, H, W, 3) uint8 frames -> (T, size, size) uint8 grey region, as training sees it,
+    and whether the region is a detected face's mouth."""
     box = find_region(frames, spec.region, spec.box_fraction)
-    return center_crop(grey_square(box.crop(frames), spec.size + spec.jitter), spec.size)
+    grey = center_crop(grey_square(box.crop(frames), spec.size + spec.jitter), spec.size)
+    return grey, box.face
 
 
 class FrameSyncMethod:
@@ -68,13 +71,15 @@ class FrameSyncMethod:
 
     @torch.no_grad()
     def prepare(self, windows: list[Window], pad_s: float) -> list[_State]:
-        grey = np.stack([region_input(w.frames, self.spec) for w in windows])  # (B, T, S, S)
+        regions = [region_input(w.frames, self.spec) for w in windows]
+        grey = np.stack([g for g, _ in regions])  # (B, T, S, S)
         video = self._video_steps(video_input(torch.from_numpy(grey))).float().numpy()
         mel = log_mel(torch.from_numpy(np.stack([w.audio for w in windows])), self.mel_cfg)
         mel = mel.unsqueeze(1)  # (B, 1, n_mels, F), frame j at (t - pad) + j * hop
         audio = [self.model.audio_steps(mel[..., k:]).float().numpy()
                  for k in range(self.phases)]  # phase k: (B, F_k, D)
-        return [_State(video[i], [a[i] for a in audio]) for i in range(len(windows))]
+        return [_State(video[i], [a[i] for a in audio], regions[i][1])
+                for i in range(len(windows))]
 
     def _video_steps(self, x: torch.Tensor) -> torch.Tensor:
         """Per-frame video features; with ``test_flip`` the mean of the plain and mirrored

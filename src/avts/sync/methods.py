@@ -20,7 +20,8 @@ def checkpoint_calibration(loaded: LoadedModel) -> Calibration | None:
     if loaded.calibration is None:
         return None
     return Calibration(slope=loaded.calibration["slope"],
-                       midpoint=loaded.calibration["midpoint"])
+                       midpoint=loaded.calibration["midpoint"],
+                       face_slope=loaded.calibration.get("face_slope", 0.0))
 
 
 def learned_method(loaded: LoadedModel, info: MediaInfo) -> FrameSyncMethod | LearnedMethod:
