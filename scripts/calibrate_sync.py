@@ -76,11 +76,11 @@ def measure(videos: list[Path], loaded, offsets: list[int], work: Path) -> list[
     return rows
 
 
-def fit(rows: list[dict]) -> dict:
+def fit(rows: list[dict], by_face: bool = True) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     ok = [r for r in rows if "score" in r and np.isfinite(r["score"])]
-    by_face = bool(ok) and all(r.get("face_share") is not None for r in ok)
+    by_face = by_face and bool(ok) and all(r.get("face_share") is not None for r in ok)
     score = np.array([[r["score"], r["face_share"]] if by_face else [r["score"]] for r in ok])
     hit = np.array([r["hit"] for r in ok])
     summary = {"n": len(ok), "hit_rate": float(hit.mean()) if len(ok) else None,
@@ -113,6 +113,8 @@ def main() -> None:
                    help="with --set or --fit-rows: where the fit comes from")
     p.add_argument("--fit-rows", type=Path, nargs="+", metavar="ROWS",
                    help="fit on these --rows files of earlier runs (pooled) instead of measuring")
+    p.add_argument("--score-only", action="store_true",
+                   help="fit on the score alone, without the face share")
     p.add_argument("--every", type=int, default=3)
     p.add_argument("--offsets", default=",".join(map(str, OFFSETS_MS)))
     p.add_argument("--work", type=Path, help="folder for the shifted copies (default: temp)")
@@ -153,7 +155,7 @@ def main() -> None:
         rows = measure(videos, loaded, offsets, Path(tmp))
     if args.rows:
         args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = fit(rows)
+    result = fit(rows, not args.score_only)
     report = {"checkpoint": str(args.checkpoint), "clips": len(videos),
               "left_out_not_training": left_out, "offsets_ms": offsets,
               "seconds_per_file": float(np.mean([r["seconds"] for r in rows if "seconds" in r])),
@@ -178,7 +180,7 @@ def _fit_rows(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         except (OSError, ValueError) as err:
             p.error(f"{path}: not a --rows file ({err})")
-    result = fit(rows)
+    result = fit(rows, not args.score_only)
     report = {"checkpoint": str(args.checkpoint), "rows": [str(r) for r in args.fit_rows],
               "calibration": result}
     if "slope" in result:
