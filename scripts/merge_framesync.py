@@ -40,7 +40,7 @@ def _own_train_videos(state: dict, path: Path) -> list[str]:
     return [f for f in state["train_videos"] if str(Path(f).resolve()) not in extra_files]
 
 
-def merged_state(paths: list[Path], test_flip: bool = False) -> dict:
+def merged_state(paths: list[Path]) -> dict:
     states = [load_checkpoint(p) for p in paths]
     configs = [checkpoint_config(s, p).to_dict() for s, p in zip(states, paths, strict=True)]
     for cfg in configs:
@@ -62,7 +62,6 @@ def merged_state(paths: list[Path], test_flip: bool = False) -> dict:
                              "(use data.split_seed)")
     config = checkpoint_config(first, paths[0]).to_dict()
     config["model"]["framesync_members"] = len(states)
-    config["data"]["multiway"]["test_flip"] = test_flip
     model = {f"members.{i}.{k}": v for i, s in enumerate(states) for k, v in s["model"].items()}
     return {"config": config, "model": model, "loss": first["loss"],
             "epoch": first["epoch"], "threshold": first["threshold"],
@@ -76,14 +75,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--test-flip", action="store_true",
-                        help="the offset search also scores the mirrored video region")
     args = parser.parse_args()
     if len(args.checkpoints) < 2:
         parser.error("give at least two checkpoints")
     if args.out.resolve() in {p.resolve() for p in args.checkpoints}:
         parser.error("--out must differ from the inputs (inputs are never overwritten)")
-    state = merged_state(args.checkpoints, args.test_flip)
+    state = merged_state(args.checkpoints)
     save_checkpoint(args.out, state)
     print(json.dumps({"out": str(args.out), "members": state["members"]}))
 

@@ -158,9 +158,6 @@ class MultiwayConfig:
     crop_scale: float = 0.0
     audio_mix: float = 0.3  # training: another clip's audio mixed in at this level (0: none)
     flip: bool = True  # training: random horizontal flips
-    # offset search: also score the mirrored region and average the two cosines (a view that
-    # training's flips make as likely as the plain one; twice the video network's work)
-    test_flip: bool = False
 
     def validate(self, prefix: str = "data.multiway") -> None:
         for name in ("n_frames", "win_frames", "win_stride", "max_shift", "size",

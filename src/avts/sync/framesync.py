@@ -73,21 +73,13 @@ class FrameSyncMethod:
     def prepare(self, windows: list[Window], pad_s: float) -> list[_State]:
         regions = [region_input(w.frames, self.spec) for w in windows]
         grey = np.stack([g for g, _ in regions])  # (B, T, S, S)
-        video = self._video_steps(video_input(torch.from_numpy(grey))).float().numpy()
+        video = self.model.video_steps(video_input(torch.from_numpy(grey))).float().numpy()
         mel = log_mel(torch.from_numpy(np.stack([w.audio for w in windows])), self.mel_cfg)
         mel = mel.unsqueeze(1)  # (B, 1, n_mels, F), frame j at (t - pad) + j * hop
         audio = [self.model.audio_steps(mel[..., k:]).float().numpy()
                  for k in range(self.phases)]  # phase k: (B, F_k, D)
         return [_State(video[i], [a[i] for a in audio], regions[i][1])
                 for i in range(len(windows))]
-
-    def _video_steps(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-frame video features; with ``test_flip`` the mean of the plain and mirrored
-        views' unit vectors, whose dot product with an audio feature is the mean cosine."""
-        steps = self.model.video_steps(x)
-        if self.spec.test_flip:
-            steps = (steps + self.model.video_steps(x.flip(-1))) / 2
-        return steps
 
     def curves(self, states: list[_State], shifts_ms: np.ndarray, pad_s: float) -> np.ndarray:
         """(n_windows, n_shifts) mean per-frame cosines; shifts on the hop grid."""
