@@ -25,8 +25,9 @@ python scripts/make_real_split.py --groups "$groups" --link-data "$shared/av-syn
 # The real members: 98 of the 100 usable training clips (data.val_fraction=0.02 leaves two
 # one-clip groups out only because the trainer needs a validation side; last.pt is kept),
 # candidates -25..+25 frames with 25 scored frames per item (the same 83-frame items), for
-# the epochs the balanced validation side chose (docs/real-footage.md, run D).
-REAL=(--group-by "$groups" data.val_fraction=0.02 data.multiway.max_shift=25
+# the epochs the balanced validation side chose (docs/real-footage.md, run D). data.split_seed
+# keeps one split for every member whatever its train.seed (merge_framesync.py insists).
+REAL=(--group-by "$groups" data.val_fraction=0.02 data.split_seed=0 data.multiway.max_shift=25
       data.multiway.n_frames=25)
 # Three seeds of two members each: the real clips from scratch, and 400 synthetic videos
 # (sounds caused by visible contacts) first, then the real clips. Six members, not two: on the
