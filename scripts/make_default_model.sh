@@ -25,26 +25,21 @@ python scripts/make_real_split.py --groups "$groups" --link-data "$shared/av-syn
 # The real members: 98 of the 100 usable training clips (data.val_fraction=0.02 leaves two
 # one-clip groups out only because the trainer needs a validation side; last.pt is kept),
 # candidates -25..+25 frames with 25 scored frames per item (the same 83-frame items), for
-# the epochs the balanced validation side chose (docs/real-footage.md, run D). data.split_seed
-# keeps one split for every member whatever its train.seed (merge_framesync.py insists).
-REAL=(--group-by "$groups" data.val_fraction=0.02 data.split_seed=0 data.multiway.max_shift=25
+# the epochs the balanced validation side chose (docs/real-footage.md, run D).
+REAL=(--group-by "$groups" data.val_fraction=0.02 data.multiway.max_shift=25
       data.multiway.n_frames=25)
-# Three seeds of two members each: the real clips from scratch, and 400 synthetic videos
-# (sounds caused by visible contacts) first, then the real clips. Six members, not two: on the
-# balanced validation side the seeds' errors partly cancel (docs/real-footage.md, run V3).
+# Member A: the real clips from scratch.
+avts train --config configs/real.yaml --data "$work/real/train" --out "$work/scratch" \
+    "${REAL[@]}" train.epochs=12
+# Member B: 400 synthetic videos (sounds caused by visible contacts) first, then the real clips.
 avts synth "$work/synth" --num-videos 400 --seed 100
 avts train --config configs/real.yaml --data "$work/synth" --out "$work/pretrain" \
     data.multiway.region=motion
-members=()
-for seed in 0 1 2; do
-    avts train --config configs/real.yaml --data "$work/real/train" --out "$work/scratch$seed" \
-        "${REAL[@]}" train.epochs=12 train.seed=$seed
-    avts train --config configs/real.yaml --data "$work/real/train" --out "$work/finetune$seed" \
-        "${REAL[@]}" train.epochs=5 train.seed=$seed --init "$work/pretrain/best.pt"
-    members+=("$work/scratch$seed/last.pt" "$work/finetune$seed/last.pt")
-done
-# One checkpoint that averages the members' cosines, with the twin's confidence map.
-python scripts/merge_framesync.py "${members[@]}" --out "$work/ensemble.pt"
+avts train --config configs/real.yaml --data "$work/real/train" --out "$work/finetune" \
+    "${REAL[@]}" train.epochs=5 --init "$work/pretrain/best.pt"
+# One checkpoint that averages the two members' cosines, with the twin's confidence map.
+python scripts/merge_framesync.py "$work/scratch/last.pt" "$work/finetune/last.pt" \
+    --out "$work/ensemble.pt"
 python scripts/calibrate_sync.py "$work/ensemble.pt" "$work/default.pt" --strip \
     --set 1.1573940726973144,3.6859027395215955 \
     --fitted-on "21 val clips x 5 offsets of a twin run that kept them (scripts/make_default_calibration.sh)"
