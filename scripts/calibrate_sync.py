@@ -12,9 +12,10 @@ Every ``--every``-th video of DATA_DIR that the checkpoint lists among its ``tra
 the fit) is copied with its audio delayed by each of ``--offsets`` ms, measured with the
 checkpoint's learned method (``avts.sync.methods.learned_method``, default options), and the
 logistic P(|error| <= 1 frame at the file's frame rate) of the raw score (the peak prominence)
-is fitted as benchmarks/sync_accuracy.py --fit-calibration does (scikit-learn, C=10), with the
-share of windows whose region is a detected face as a second input where the method reports
-one (``face_slope``: the same prominence is a hit more often on a talking head).
+is fitted as benchmarks/sync_accuracy.py --fit-calibration does (scikit-learn, C=10). With
+``--with-face`` the share of windows whose region is a detected face is a second input, where
+the method reports one (``face_slope``: the same prominence is a hit more often on a talking
+head; measured on the shipped model it did not beat the score alone, docs/real-footage.md).
 Prints one JSON object: the fit, the hit rate, the score range of hits and misses. With
 ``--set`` it stores a given fit instead (one made on a twin run of the same recipe that kept
 validation clips, for a model trained on every clip). With ``--fit-rows`` it fits on the
@@ -76,7 +77,7 @@ def measure(videos: list[Path], loaded, offsets: list[int], work: Path) -> list[
     return rows
 
 
-def fit(rows: list[dict], by_face: bool = True) -> dict:
+def fit(rows: list[dict], by_face: bool = False) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     ok = [r for r in rows if "score" in r and np.isfinite(r["score"])]
@@ -113,8 +114,8 @@ def main() -> None:
                    help="with --set or --fit-rows: where the fit comes from")
     p.add_argument("--fit-rows", type=Path, nargs="+", metavar="ROWS",
                    help="fit on these --rows files of earlier runs (pooled) instead of measuring")
-    p.add_argument("--score-only", action="store_true",
-                   help="fit on the score alone, without the face share")
+    p.add_argument("--with-face", action="store_true",
+                   help="fit on the score and the share of windows with a face (face_slope)")
     p.add_argument("--every", type=int, default=3)
     p.add_argument("--offsets", default=",".join(map(str, OFFSETS_MS)))
     p.add_argument("--work", type=Path, help="folder for the shifted copies (default: temp)")
@@ -155,7 +156,7 @@ def main() -> None:
         rows = measure(videos, loaded, offsets, Path(tmp))
     if args.rows:
         args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    result = fit(rows, not args.score_only)
+    result = fit(rows, args.with_face)
     report = {"checkpoint": str(args.checkpoint), "clips": len(videos),
               "left_out_not_training": left_out, "offsets_ms": offsets,
               "seconds_per_file": float(np.mean([r["seconds"] for r in rows if "seconds" in r])),
@@ -180,7 +181,7 @@ def _fit_rows(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         except (OSError, ValueError) as err:
             p.error(f"{path}: not a --rows file ({err})")
-    result = fit(rows, not args.score_only)
+    result = fit(rows, args.with_face)
     report = {"checkpoint": str(args.checkpoint), "rows": [str(r) for r in args.fit_rows],
               "calibration": result}
     if "slope" in result:
