@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from real_lab import is_talking
 
-from avts.eval.bench_sync import score
+from avts.eval.bench_sync import score, within_frames
 from avts.sync.curves import Calibration
 from avts.types import BenchSyncCase
 
@@ -42,8 +42,7 @@ def summary(cases: list[BenchSyncCase]) -> dict:
 
 def confidence_summary(cases: list[BenchSyncCase], remap: Calibration | None = None) -> dict:
     """How well the confidence predicts |error| <= 1 frame over ``cases``."""
-    hit = np.array([c.error_ms is not None and abs(c.error_ms) * c.fps / 1000.0 <= 1 + 1e-6
-                    for c in cases])
+    hit = np.array([within_frames(c) for c in cases])
     if remap is None:
         conf = np.array([c.confidence or 0.0 for c in cases])
     else:

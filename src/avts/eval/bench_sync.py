@@ -109,18 +109,23 @@ def summarize(cases: Sequence[BenchSyncCase], offsets_ms: Sequence[float],
                            cases=list(cases), notes=list(notes))
 
 
+def within_frames(case: BenchSyncCase, frames: float = 1.0) -> bool:
+    """Is the case's |error| at most ``frames`` frames of its file (no estimate: no)?"""
+    if case.error_ms is None:
+        return False
+    return abs(case.error_ms) * case.fps / 1000.0 <= frames + _FRAME_EPS
+
+
 def score(cases: Sequence[BenchSyncCase]) -> BenchSyncScore:
     """Shares within 1 and 2 frames, sign accuracy on nonzero offsets, median |error|."""
-    frames = [abs(c.error_ms) * c.fps / 1000.0 if c.error_ms is not None else math.inf
-              for c in cases]
     signed = [c for c in cases if c.true_offset_ms != 0]
     right_sign = [c for c in signed if c.measured_offset_ms is not None
                   and np.sign(c.measured_offset_ms) == np.sign(c.true_offset_ms)]
     errors = [abs(c.error_ms) for c in cases if c.error_ms is not None]
     return BenchSyncScore(
         n=len(cases),
-        within_1_frame=_share(sum(f <= 1 + _FRAME_EPS for f in frames), len(cases)),
-        within_2_frames=_share(sum(f <= 2 + _FRAME_EPS for f in frames), len(cases)),
+        within_1_frame=_share(sum(within_frames(c, 1) for c in cases), len(cases)),
+        within_2_frames=_share(sum(within_frames(c, 2) for c in cases), len(cases)),
         sign_accuracy=_share(len(right_sign), len(signed)),
         n_signed=len(signed),
         n_failed=sum(c.measured_offset_ms is None for c in cases),
