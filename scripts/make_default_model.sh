@@ -22,24 +22,14 @@ mkdir -p "$work"
 # The 113 training clips (the 32 evaluation clips share no speaker or source with them).
 python scripts/make_real_split.py --groups "$groups" --link-data "$shared/av-sync" \
     --link-to "$work/real"
-# The real members: 98 of the 100 usable training clips (data.val_fraction=0.02 leaves two
-# one-clip groups out only because the trainer needs a validation side; last.pt is kept),
-# candidates -25..+25 frames with 25 scored frames per item (the same 83-frame items), for
-# the epochs the balanced validation side chose (docs/real-footage.md, run D).
-REAL=(--group-by "$groups" data.val_fraction=0.02 data.multiway.max_shift=25
-      data.multiway.n_frames=25)
-# Member A: the real clips from scratch.
-avts train --config configs/real.yaml --data "$work/real/train" --out "$work/scratch" \
-    "${REAL[@]}" train.epochs=12
-# Member B: 400 synthetic videos (sounds caused by visible contacts) first, then the real clips.
+# 400 synthetic videos (sounds caused by visible contacts) to pretrain member B on.
 avts synth "$work/synth" --num-videos 400 --seed 100
 avts train --config configs/real.yaml --data "$work/synth" --out "$work/pretrain" \
     data.multiway.region=motion
-avts train --config configs/real.yaml --data "$work/real/train" --out "$work/finetune" \
-    "${REAL[@]}" train.epochs=5 --init "$work/pretrain/best.pt"
-# One checkpoint that averages the two members' cosines, with the twin's confidence map.
-python scripts/merge_framesync.py "$work/scratch/last.pt" "$work/finetune/last.pt" \
-    --out "$work/ensemble.pt"
-python scripts/calibrate_sync.py "$work/ensemble.pt" "$work/default.pt" --strip \
+# Member A from scratch, member B from the pretrained model, on the real clips; one checkpoint
+# that averages the two members' cosines, with the twin's confidence map.
+bash scripts/default_members.sh "$work/real/train" "$work/pretrain/best.pt" "$work/members" \
+    "$groups"
+python scripts/calibrate_sync.py "$work/members/ensemble.pt" "$work/default.pt" --strip \
     --set 1.1573940726973144,3.6859027395215955 \
     --fitted-on "21 val clips x 5 offsets of a twin run that kept them (scripts/make_default_calibration.sh)"

@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from avts.data.heldout import grouped_holdout, read_groups, read_split, write_split
+from avts.data.heldout import (
+    grouped_folds,
+    grouped_holdout,
+    read_groups,
+    read_split,
+    write_split,
+)
 from avts.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +26,22 @@ def test_no_group_on_both_sides_and_fraction():
     assert 0.22 * len(groups) <= n_eval <= 0.25 * len(groups)
     assert split == grouped_holdout(groups, 0.22, seed=0)
     assert split != grouped_holdout(groups, 0.22, seed=1)
+
+
+def test_folds_keep_groups_whole_and_balance():
+    groups = {f"g{g}_{i}.mp4": f"g{g}" for g in range(30) for i in range(1 + g % 4)}
+    folds = grouped_folds(groups, 4, seed=0)
+    by_group: dict[str, set[int]] = {}
+    for name, k in folds.items():
+        by_group.setdefault(groups[name], set()).add(k)
+    assert all(len(s) == 1 for s in by_group.values())
+    counts = [sum(k == i for k in folds.values()) for i in range(4)]
+    assert max(counts) - min(counts) <= 4  # at most the largest group apart
+    assert folds == grouped_folds(groups, 4, seed=0)
+    with pytest.raises(ConfigError, match="at least 2"):
+        grouped_folds(groups, 1)
+    with pytest.raises(ConfigError, match="only 2 groups"):
+        grouped_folds({"a.mp4": "a", "b.mp4": "b"}, 3)
 
 
 def test_bad_fraction_and_csv(tmp_path):

@@ -57,6 +57,30 @@ def grouped_holdout(file_groups: Mapping[str, str], eval_fraction: float = 0.22,
     return {f: ("eval" if g in held else "train") for f, g in sorted(file_groups.items())}
 
 
+def grouped_folds(file_groups: Mapping[str, str], n_folds: int, seed: int = 0) -> dict[str, int]:
+    """``file -> fold`` (0 .. n_folds-1) for grouped cross-validation; every group in one fold.
+
+    Largest groups first (ties in hash order), each to the fold with the fewest clips so far,
+    so the folds differ in size by at most the largest group.
+    """
+    if n_folds < 2:
+        raise ConfigError(f"cross-validation needs at least 2 folds, got {n_folds}")
+    sizes: dict[str, int] = {}
+    for group in file_groups.values():
+        sizes[group] = sizes.get(group, 0) + 1
+    if n_folds > len(sizes):
+        raise ConfigError(f"{n_folds} folds but only {len(sizes)} groups")
+    order = _group_order(list(sizes), seed)
+    order.sort(key=lambda g: -sizes[g])  # stable: hash order among equal sizes
+    fold_of: dict[str, int] = {}
+    counts = [0] * n_folds
+    for group in order:
+        k = min(range(n_folds), key=lambda i: (counts[i], i))
+        fold_of[group] = k
+        counts[k] += sizes[group]
+    return {f: fold_of[g] for f, g in sorted(file_groups.items())}
+
+
 def write_split(path: str | Path, split: Mapping[str, str]) -> None:
     """``file,split`` rows, sorted by file name."""
     with open(path, "w", newline="") as fh:

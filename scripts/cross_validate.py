@@ -1,0 +1,184 @@
+"""Grouped cross-validation of the packaged model's recipe over every shared real clip.
+
+    python scripts/cross_validate.py WORK_DIR --pretrained PRE.pt [--shared ../shared/data]
+        [--folds 5] [--seed 0] [--offsets=-500,-200,-80,0,80,200,500] [--methods avts,baseline]
+
+Fold 0 is the evaluation side of configs/real-split.csv (the clips every earlier figure was
+measured on); the training side is cut into ``--folds - 1`` more folds by whole groups of
+av-sync-groups.csv (``avts.data.heldout.grouped_folds``), so no speaker or source is on both
+sides of any fold. For each fold, scripts/default_members.sh trains the two members on every
+other fold's clips (from PRE.pt, the synthetic pretraining of scripts/make_default_model.sh),
+then ``avts bench-sync`` and ``avts eval-sync`` measure the merged model on the fold's clips.
+Every clip is thus measured once by a model that never saw its speaker or source.
+
+Writes WORK_DIR/fold{k}/ (links, runs, bench.json, eval_sync.json), WORK_DIR/folds.csv,
+WORK_DIR/rows.jsonl (every out-of-fold copy in scripts/calibrate_sync.py's ``--rows`` form, to
+fit a confidence map on: ``calibrate_sync.py CKPT OUT.pt --fit-rows WORK_DIR/rows.jsonl``) and
+prints one JSON object: the issue's figures per fold and pooled, by content, and eval-sync's
+accuracies. A fold whose outputs exist is not run again (delete them to redo it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from bench_summary import SIGN_MIN_MS, _case, summary
+from real_lab import is_talking
+
+from avts.data.heldout import grouped_folds, read_groups, read_split, write_split
+from avts.eval.bench_sync import within_frames
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fold_assignment(groups: dict[str, str], split: dict[str, str], n_folds: int,
+                    seed: int) -> dict[str, int]:
+    """Fold 0: the committed evaluation side; 1..n_folds-1: its training side, by group."""
+    train = {f: g for f, g in groups.items() if split.get(f) == "train"}
+    folds = {f: k + 1 for f, k in grouped_folds(train, n_folds - 1, seed).items()}
+    return {**folds, **{f: 0 for f in groups if split.get(f) == "eval"}}
+
+
+def link_fold(folds: dict[str, int], k: int, data: Path, out: Path) -> None:
+    for side in ("train", "eval"):
+        (out / side).mkdir(parents=True, exist_ok=True)
+    for name, fold in folds.items():
+        link = out / ("eval" if fold == k else "train") / name
+        if not link.exists():
+            os.symlink((data / name).resolve(), link)
+
+
+def run_fold(k: int, fold_dir: Path, args: argparse.Namespace, groups_csv: Path) -> None:
+    model = fold_dir / "members" / "ensemble.pt"
+    if not model.exists():
+        subprocess.run(["bash", str(ROOT / "scripts" / "default_members.sh"),
+                        str(fold_dir / "train"), str(args.pretrained), str(fold_dir / "members"),
+                        str(groups_csv)], check=True, cwd=ROOT, stdout=sys.stderr)
+    _capture(["avts", "bench-sync", str(fold_dir / "eval"), "--checkpoint", str(model),
+              f"--offsets={args.offsets}", "--methods", args.methods, "--jobs", str(args.jobs),
+              "--json"], fold_dir / "bench.json")
+    _capture(["avts", "eval-sync", "--checkpoint", str(model), "--data", str(fold_dir / "eval"),
+              "--json"], fold_dir / "eval_sync.json")
+
+
+def _capture(cmd: list[str], out: Path) -> None:
+    """Run ``cmd`` unless ``out`` exists; its stdout becomes ``out`` only when it succeeds."""
+    if out.exists():
+        return
+    part = out.with_suffix(".part")
+    with open(part, "w") as fh:
+        subprocess.run(cmd, check=True, stdout=fh, cwd=ROOT)
+    part.replace(out)
+
+
+def figures(cases: list) -> dict:
+    talk = [c for c in cases if is_talking(Path(c.file).name)]
+    other = [c for c in cases if not is_talking(Path(c.file).name)]
+    return {"all": summary(cases), "talking": summary(talk), "other": summary(other)}
+
+
+def clip_bootstrap(cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
+    """95 % intervals of the pooled shares by resampling whole clips (a clip's copies share
+    one error, docs/real-footage.md, so the copies are not independent samples)."""
+    by_file: dict[str, list] = {}
+    for c in cases:
+        by_file.setdefault(c.file, []).append(c)
+    per_clip = [(sum(within_frames(c) for c in cs), len(cs),
+                 sum(_right_sign(c) for c in cs if abs(c.true_offset_ms) >= SIGN_MIN_MS),
+                 sum(abs(c.true_offset_ms) >= SIGN_MIN_MS for c in cs))
+                for cs in by_file.values()]
+    if not per_clip:
+        return {}
+    counts = np.array(per_clip, dtype=float)
+    rng = np.random.default_rng(seed)
+    draws = counts[rng.integers(0, len(counts), size=(n_draws, len(counts)))].sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        w1, sign = draws[:, 0] / draws[:, 1], draws[:, 2] / draws[:, 3]
+    return {"n_clips": len(counts),
+            "within_1_frame_95": [round(float(q), 3) for q in np.nanpercentile(w1, [2.5, 97.5])],
+            "sign_160_95": [round(float(q), 3) for q in np.nanpercentile(sign, [2.5, 97.5])]}
+
+
+def _right_sign(c) -> bool:
+    return c.measured_offset_ms is not None and \
+        np.sign(c.measured_offset_ms) == np.sign(c.true_offset_ms)
+
+
+def rows(cases: list) -> list[dict]:
+    """calibrate_sync.py's ``--rows`` form of the learned method's copies."""
+    return [{"file": Path(c.file).name, "true_ms": c.true_offset_ms,
+             "offset_ms": c.measured_offset_ms, "score": c.score, "face_share": c.face_share,
+             "frame_ms": 1000.0 / (c.fps or 25.0), "hit": bool(within_frames(c))}
+            for c in cases if c.score is not None]
+
+
+def eval_sync_mean(reports: list[dict]) -> dict:
+    """eval-sync accuracies per negative kind, pooled over folds by their pair counts."""
+    out = {}
+    for kind in ("easy", "hard", "superhard"):
+        n = [r.get("n_pairs", {}).get(kind, 0) for r in reports]
+        if sum(n):
+            out[kind] = round(float(np.average([r[kind] for r in reports], weights=n)), 3)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("work", type=Path)
+    p.add_argument("--pretrained", type=Path, required=True)
+    p.add_argument("--shared", type=Path, default=ROOT / ".." / "shared" / "data")
+    p.add_argument("--split", type=Path, default=ROOT / "configs" / "real-split.csv")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--offsets", default="-500,-200,-80,0,80,200,500")
+    p.add_argument("--methods", default="avts,baseline")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--only", type=int, nargs="*", help="run these folds only (default: all)")
+    args = p.parse_args()
+    groups_csv = (args.shared / "av-sync-groups.csv").resolve()
+    args.pretrained = args.pretrained.resolve()
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    folds = fold_assignment(read_groups(groups_csv), read_split(args.split), args.folds,
+                            args.seed)
+    write_split(work / "folds.csv", {f: str(k) for f, k in folds.items()})
+    for k in range(args.folds):
+        if args.only is None or k in args.only:
+            link_fold(folds, k, args.shared / "av-sync", work / f"fold{k}")
+            run_fold(k, work / f"fold{k}", args, groups_csv)
+            print(f"fold {k} done", file=sys.stderr)
+    report: dict = {"folds": {}, "eval_sync": {}}
+    pooled: dict[str, list] = {}
+    eval_reports = []
+    for k in range(args.folds):
+        bench = work / f"fold{k}" / "bench.json"
+        if not bench.exists():
+            continue
+        cases = [_case(c) for c in json.loads(bench.read_text())["cases"]]
+        report["folds"][k] = {}
+        for method in args.methods.split(","):
+            mine = [c for c in cases if c.method == method]
+            pooled.setdefault(method, []).extend(mine)
+            report["folds"][k][method] = figures(mine)
+        es = work / f"fold{k}" / "eval_sync.json"
+        if es.exists():
+            eval_reports.append(json.loads(es.read_text()))
+            report["eval_sync"][k] = {kind: eval_reports[-1][kind]
+                                       for kind in ("easy", "hard", "superhard")}
+    report["pooled"] = {m: {**figures(c), "bootstrap": clip_bootstrap(c)}
+                        for m, c in pooled.items()}
+    report["eval_sync"]["pooled"] = eval_sync_mean(eval_reports)
+    with open(work / "rows.jsonl", "w") as fh:
+        for row in rows(pooled.get("avts", [])):
+            fh.write(json.dumps(row) + "\n")
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
