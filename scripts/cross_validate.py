@@ -2,6 +2,7 @@
 
     python scripts/cross_validate.py WORK_DIR --pretrained PRE.pt [--shared ../shared/data]
         [--folds 5] [--seed 0] [--offsets=-500,-200,-80,0,80,200,500] [--methods avts,baseline]
+        [--seeds 0 1 --tag _k4] [--only 0 2]
 
 Fold 0 is the evaluation side of configs/real-split.csv (the clips every earlier figure was
 measured on); the training side is cut into ``--folds - 1`` more folds by whole groups of
@@ -9,13 +10,17 @@ av-sync-groups.csv (``avts.data.heldout.grouped_folds``), so no speaker or sourc
 sides of any fold. For each fold, scripts/default_members.sh trains the two members on every
 other fold's clips (from PRE.pt, the synthetic pretraining of scripts/make_default_model.sh),
 then ``avts bench-sync`` and ``avts eval-sync`` measure the merged model on the fold's clips.
-Every clip is thus measured once by a model that never saw its speaker or source.
+Every clip is thus measured once by a model that never saw its speaker or source. With
+``--seeds 0 1`` each fold's model merges the pair of every seed (seed 0's runs are reused);
+``--tag`` names that variant's outputs so that variants share the folds and their runs.
 
-Writes WORK_DIR/fold{k}/ (links, runs, bench.json, eval_sync.json), WORK_DIR/folds.csv,
-WORK_DIR/rows.jsonl (every out-of-fold copy in scripts/calibrate_sync.py's ``--rows`` form, to
-fit a confidence map on: ``calibrate_sync.py CKPT OUT.pt --fit-rows WORK_DIR/rows.jsonl``) and
-prints one JSON object: the issue's figures per fold and pooled, by content, and eval-sync's
-accuracies. A fold whose outputs exist is not run again (delete them to redo it).
+Writes WORK_DIR/fold{k}/ (links, runs, bench{TAG}.json, eval_sync{TAG}.json),
+WORK_DIR/folds.csv (``file,split`` with the fold number as the split), WORK_DIR/rows{TAG}.jsonl
+(every out-of-fold copy in scripts/calibrate_sync.py's ``--rows`` form, to fit a confidence map
+on: ``calibrate_sync.py CKPT OUT.pt --fit-rows WORK_DIR/rows.jsonl``) and prints one JSON
+object: the issue's figures per fold and pooled, by content, with clip-bootstrap intervals,
+per offset, and eval-sync's accuracies. A fold whose outputs exist is not run again (delete
+them to redo it).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from bench_summary import SIGN_MIN_MS, _case, summary
 from real_lab import is_talking
 
 from avts.data.heldout import grouped_folds, read_groups, read_split, write_split
-from avts.eval.bench_sync import within_frames
+from avts.eval.bench_sync import offset_key, score, within_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,17 +59,36 @@ def link_fold(folds: dict[str, int], k: int, data: Path, out: Path) -> None:
             os.symlink((data / name).resolve(), link)
 
 
-def run_fold(k: int, fold_dir: Path, args: argparse.Namespace, groups_csv: Path) -> None:
-    model = fold_dir / "members" / "ensemble.pt"
-    if not model.exists():
-        subprocess.run(["bash", str(ROOT / "scripts" / "default_members.sh"),
-                        str(fold_dir / "train"), str(args.pretrained), str(fold_dir / "members"),
-                        str(groups_csv)], check=True, cwd=ROOT, stdout=sys.stderr)
+def run_fold(fold_dir: Path, args: argparse.Namespace, groups_csv: Path) -> None:
+    model = train_members(fold_dir, args, groups_csv)
+    tag = args.tag
     _capture(["avts", "bench-sync", str(fold_dir / "eval"), "--checkpoint", str(model),
               f"--offsets={args.offsets}", "--methods", args.methods, "--jobs", str(args.jobs),
-              "--json"], fold_dir / "bench.json")
+              "--json"], fold_dir / f"bench{tag}.json")
     _capture(["avts", "eval-sync", "--checkpoint", str(model), "--data", str(fold_dir / "eval"),
-              "--json"], fold_dir / "eval_sync.json")
+              "--json"], fold_dir / f"eval_sync{tag}.json")
+
+
+def train_members(fold_dir: Path, args: argparse.Namespace, groups_csv: Path) -> Path:
+    """default_members.sh once per seed (seed 0 in members/, seed s in members_s{s}/), and
+    with more than one seed, every member merged into one ensemble."""
+    runs = []
+    for seed in args.seeds:
+        out = fold_dir / ("members" if seed == 0 else f"members_s{seed}")
+        extra = [] if seed == 0 else [f"train.seed={seed}", "data.split_seed=0"]
+        if not (out / "ensemble.pt").exists():
+            subprocess.run(["bash", str(ROOT / "scripts" / "default_members.sh"),
+                            str(fold_dir / "train"), str(args.pretrained), str(out),
+                            str(groups_csv), *extra], check=True, cwd=ROOT, stdout=sys.stderr)
+        runs += [out / "scratch" / "last.pt", out / "finetune" / "last.pt"]
+    if len(args.seeds) == 1:
+        return runs[0].parents[1] / "ensemble.pt"
+    model = fold_dir / f"ensemble{args.tag}.pt"
+    if not model.exists():
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "merge_framesync.py"),
+                        *map(str, runs), "--out", str(model)], check=True, cwd=ROOT,
+                       stdout=sys.stderr)
+    return model
 
 
 def _capture(cmd: list[str], out: Path) -> None:
@@ -81,6 +105,17 @@ def figures(cases: list) -> dict:
     talk = [c for c in cases if is_talking(Path(c.file).name)]
     other = [c for c in cases if not is_talking(Path(c.file).name)]
     return {"all": summary(cases), "talking": summary(talk), "other": summary(other)}
+
+
+def per_offset(cases: list) -> dict:
+    """Within one frame and the sign, per true offset."""
+    out = {}
+    for offset in sorted({c.true_offset_ms for c in cases}):
+        s = score([c for c in cases if c.true_offset_ms == offset])
+        out[offset_key(offset)] = {"within_1_frame": round(s.within_1_frame, 3),
+                                   "sign": None if s.sign_accuracy is None
+                                   else round(s.sign_accuracy, 3), "n": s.n}
+    return out
 
 
 def clip_bootstrap(cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
@@ -139,6 +174,9 @@ def main() -> None:
     p.add_argument("--offsets", default="-500,-200,-80,0,80,200,500")
     p.add_argument("--methods", default="avts,baseline")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="train the member pair with each of these seeds and merge them all")
+    p.add_argument("--tag", default="", help="suffix of this run's outputs in each fold")
     p.add_argument("--only", type=int, nargs="*", help="run these folds only (default: all)")
     args = p.parse_args()
     groups_csv = (args.shared / "av-sync-groups.csv").resolve()
@@ -151,13 +189,13 @@ def main() -> None:
     for k in range(args.folds):
         if args.only is None or k in args.only:
             link_fold(folds, k, args.shared / "av-sync", work / f"fold{k}")
-            run_fold(k, work / f"fold{k}", args, groups_csv)
+            run_fold(work / f"fold{k}", args, groups_csv)
             print(f"fold {k} done", file=sys.stderr)
     report: dict = {"folds": {}, "eval_sync": {}}
     pooled: dict[str, list] = {}
     eval_reports = []
     for k in range(args.folds):
-        bench = work / f"fold{k}" / "bench.json"
+        bench = work / f"fold{k}" / f"bench{args.tag}.json"
         if not bench.exists():
             continue
         cases = [_case(c) for c in json.loads(bench.read_text())["cases"]]
@@ -166,15 +204,15 @@ def main() -> None:
             mine = [c for c in cases if c.method == method]
             pooled.setdefault(method, []).extend(mine)
             report["folds"][k][method] = figures(mine)
-        es = work / f"fold{k}" / "eval_sync.json"
+        es = work / f"fold{k}" / f"eval_sync{args.tag}.json"
         if es.exists():
             eval_reports.append(json.loads(es.read_text()))
             report["eval_sync"][k] = {kind: eval_reports[-1][kind]
                                        for kind in ("easy", "hard", "superhard")}
-    report["pooled"] = {m: {**figures(c), "bootstrap": clip_bootstrap(c)}
-                        for m, c in pooled.items()}
+    report["pooled"] = {m: {**figures(c), "bootstrap": clip_bootstrap(c),
+                            "per_offset": per_offset(c)} for m, c in pooled.items()}
     report["eval_sync"]["pooled"] = eval_sync_mean(eval_reports)
-    with open(work / "rows.jsonl", "w") as fh:
+    with open(work / f"rows{args.tag}.jsonl", "w") as fh:
         for row in rows(pooled.get("avts", [])):
             fh.write(json.dumps(row) + "\n")
     print(json.dumps(report, indent=1))

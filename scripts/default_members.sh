@@ -4,15 +4,18 @@
 # docs/real-footage.md, model F). Shared by scripts/make_default_model.sh and
 # scripts/cross_validate.py, so that what is measured is what is shipped.
 #
-#   bash scripts/default_members.sh TRAIN_DIR PRETRAINED.pt OUT_DIR GROUPS_CSV
+#   bash scripts/default_members.sh TRAIN_DIR PRETRAINED.pt OUT_DIR GROUPS_CSV [KEY=VALUE ...]
 #
 # Writes OUT_DIR/scratch, OUT_DIR/finetune (the runs) and OUT_DIR/ensemble.pt (no calibration).
+# KEY=VALUE overrides go to both runs (another seed of the pair: train.seed=1
+# data.split_seed=0, so that its split, and so its validation clips, stay those of seed 0).
 set -euo pipefail
 
 train=${1:?usage: default_members.sh TRAIN_DIR PRETRAINED.pt OUT_DIR GROUPS_CSV}
 pretrained=${2:?usage: default_members.sh TRAIN_DIR PRETRAINED.pt OUT_DIR GROUPS_CSV}
 out=${3:?usage: default_members.sh TRAIN_DIR PRETRAINED.pt OUT_DIR GROUPS_CSV}
 groups=${4:?usage: default_members.sh TRAIN_DIR PRETRAINED.pt OUT_DIR GROUPS_CSV}
+shift 4
 mkdir -p "$out"
 
 # Every usable clip (data.val_fraction=0.02 with the groups leaves one or two small groups out
@@ -20,7 +23,7 @@ mkdir -p "$out"
 # frames with 25 scored frames per item (83-frame items), for the epochs the balanced
 # validation side chose (docs/real-footage.md, run D).
 REAL=(--group-by "$groups" data.val_fraction=0.02 data.multiway.max_shift=25
-      data.multiway.n_frames=25)
+      data.multiway.n_frames=25 "$@")
 avts train --config configs/real.yaml --data "$train" --out "$out/scratch" \
     "${REAL[@]}" train.epochs=12
 avts train --config configs/real.yaml --data "$train" --out "$out/finetune" \
