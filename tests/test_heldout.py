@@ -15,13 +15,22 @@ ROOT = Path(__file__).resolve().parents[1]
 GROUPS = ROOT / ".." / "shared" / "data" / "av-sync-groups.csv"
 
 
+# 30 groups of 1 to 4 clips
+GROUPED = {f"g{g}_{i}.mp4": f"g{g}" for g in range(30) for i in range(1 + g % 4)}
+
+
+def assert_groups_whole(assignment: dict) -> None:
+    """Every group's clips have one value (side or fold) in ``assignment``."""
+    seen: dict[str, set] = {}
+    for name, where in assignment.items():
+        seen.setdefault(GROUPED[name], set()).add(where)
+    assert all(len(s) == 1 for s in seen.values())
+
+
 def test_no_group_on_both_sides_and_fraction():
-    groups = {f"g{g}_{i}.mp4": f"g{g}" for g in range(30) for i in range(1 + g % 4)}
+    groups = GROUPED
     split = grouped_holdout(groups, 0.22, seed=0)
-    sides: dict[str, set[str]] = {}
-    for name, side in split.items():
-        sides.setdefault(groups[name], set()).add(side)
-    assert all(len(s) == 1 for s in sides.values())
+    assert_groups_whole(split)
     n_eval = sum(s == "eval" for s in split.values())
     assert 0.22 * len(groups) <= n_eval <= 0.25 * len(groups)
     assert split == grouped_holdout(groups, 0.22, seed=0)
@@ -29,12 +38,9 @@ def test_no_group_on_both_sides_and_fraction():
 
 
 def test_folds_keep_groups_whole_and_balance():
-    groups = {f"g{g}_{i}.mp4": f"g{g}" for g in range(30) for i in range(1 + g % 4)}
+    groups = GROUPED
     folds = grouped_folds(groups, 4, seed=0)
-    by_group: dict[str, set[int]] = {}
-    for name, k in folds.items():
-        by_group.setdefault(groups[name], set()).add(k)
-    assert all(len(s) == 1 for s in by_group.values())
+    assert_groups_whole(folds)
     counts = [sum(k == i for k in folds.values()) for i in range(4)]
     assert max(counts) - min(counts) <= 4  # at most the largest group apart
     assert folds == grouped_folds(groups, 4, seed=0)
