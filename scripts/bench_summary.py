@@ -40,6 +40,13 @@ def summary(cases: list[BenchSyncCase]) -> dict:
             "n_sign": signed.n_signed, "median_abs_ms": every.median_abs_error_ms}
 
 
+def by_content(cases: list[BenchSyncCase]) -> dict:
+    """``summary`` of all cases, of the talking heads and of the other content."""
+    talk = [c for c in cases if is_talking(Path(c.file).name)]
+    other = [c for c in cases if not is_talking(Path(c.file).name)]
+    return {"all": summary(cases), "talking": summary(talk), "other": summary(other)}
+
+
 def confidence_summary(cases: list[BenchSyncCase], remap: Calibration | None = None) -> dict:
     """How well the confidence predicts |error| <= 1 frame over ``cases``."""
     hit = np.array([within_frames(c) for c in cases])
@@ -74,10 +81,7 @@ def main() -> None:
     for path in args.bench:
         cases = [_case(c) for c in json.loads(path.read_text())["cases"]
                  if c["method"] == args.method]
-        talk = [c for c in cases if is_talking(Path(c.file).name)]
-        other = [c for c in cases if not is_talking(Path(c.file).name)]
-        print(json.dumps({"bench": str(path), "method": args.method, "all": summary(cases),
-                          "talking": summary(talk), "other": summary(other),
+        print(json.dumps({"bench": str(path), "method": args.method, **by_content(cases),
                           "confidence": confidence_summary(cases, remap)}))
 
 

@@ -33,11 +33,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from bench_summary import SIGN_MIN_MS, _case, summary
-from real_lab import is_talking
+from bench_summary import SIGN_MIN_MS, _case, by_content
 
 from avts.data.heldout import grouped_folds, read_groups, read_split, write_split
-from avts.eval.bench_sync import offset_key, score, within_frames
+from avts.eval.bench_sync import offset_key, right_sign, score, within_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,12 +100,6 @@ def _capture(cmd: list[str], out: Path) -> None:
     part.replace(out)
 
 
-def figures(cases: list) -> dict:
-    talk = [c for c in cases if is_talking(Path(c.file).name)]
-    other = [c for c in cases if not is_talking(Path(c.file).name)]
-    return {"all": summary(cases), "talking": summary(talk), "other": summary(other)}
-
-
 def per_offset(cases: list) -> dict:
     """Within one frame and the sign, per true offset."""
     out = {}
@@ -125,7 +118,7 @@ def clip_bootstrap(cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
     for c in cases:
         by_file.setdefault(c.file, []).append(c)
     per_clip = [(sum(within_frames(c) for c in cs), len(cs),
-                 sum(_right_sign(c) for c in cs if abs(c.true_offset_ms) >= SIGN_MIN_MS),
+                 sum(right_sign(c) for c in cs if abs(c.true_offset_ms) >= SIGN_MIN_MS),
                  sum(abs(c.true_offset_ms) >= SIGN_MIN_MS for c in cs))
                 for cs in by_file.values()]
     if not per_clip:
@@ -138,11 +131,6 @@ def clip_bootstrap(cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
     return {"n_clips": len(counts),
             "within_1_frame_95": [round(float(q), 3) for q in np.nanpercentile(w1, [2.5, 97.5])],
             "sign_160_95": [round(float(q), 3) for q in np.nanpercentile(sign, [2.5, 97.5])]}
-
-
-def _right_sign(c) -> bool:
-    return c.measured_offset_ms is not None and \
-        np.sign(c.measured_offset_ms) == np.sign(c.true_offset_ms)
 
 
 def rows(cases: list) -> list[dict]:
@@ -203,13 +191,13 @@ def main() -> None:
         for method in args.methods.split(","):
             mine = [c for c in cases if c.method == method]
             pooled.setdefault(method, []).extend(mine)
-            report["folds"][k][method] = figures(mine)
+            report["folds"][k][method] = by_content(mine)
         es = work / f"fold{k}" / f"eval_sync{args.tag}.json"
         if es.exists():
             eval_reports.append(json.loads(es.read_text()))
             report["eval_sync"][k] = {kind: eval_reports[-1][kind]
                                        for kind in ("easy", "hard", "superhard")}
-    report["pooled"] = {m: {**figures(c), "bootstrap": clip_bootstrap(c),
+    report["pooled"] = {m: {**by_content(c), "bootstrap": clip_bootstrap(c),
                             "per_offset": per_offset(c)} for m, c in pooled.items()}
     report["eval_sync"]["pooled"] = eval_sync_mean(eval_reports)
     with open(work / f"rows{args.tag}.jsonl", "w") as fh:

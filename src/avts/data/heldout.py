@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -41,9 +42,7 @@ def grouped_holdout(file_groups: Mapping[str, str], eval_fraction: float = 0.22,
     """
     if not 0.0 < eval_fraction < 1.0:
         raise ConfigError(f"eval_fraction must lie in (0, 1), got {eval_fraction}")
-    sizes: dict[str, int] = {}
-    for group in file_groups.values():
-        sizes[group] = sizes.get(group, 0) + 1
+    sizes = Counter(file_groups.values())
     n_total = len(file_groups)
     target, ceiling = eval_fraction * n_total, (eval_fraction + 0.03) * n_total
     held: set[str] = set()
@@ -65,9 +64,7 @@ def grouped_folds(file_groups: Mapping[str, str], n_folds: int, seed: int = 0) -
     """
     if n_folds < 2:
         raise ConfigError(f"cross-validation needs at least 2 folds, got {n_folds}")
-    sizes: dict[str, int] = {}
-    for group in file_groups.values():
-        sizes[group] = sizes.get(group, 0) + 1
+    sizes = Counter(file_groups.values())
     if n_folds > len(sizes):
         raise ConfigError(f"{n_folds} folds but only {len(sizes)} groups")
     order = _group_order(list(sizes), seed)

@@ -116,17 +116,21 @@ def within_frames(case: BenchSyncCase, frames: float = 1.0) -> bool:
     return abs(case.error_ms) * case.fps / 1000.0 <= frames + _FRAME_EPS
 
 
+def right_sign(case: BenchSyncCase) -> bool:
+    """Does the estimate name the late stream that the true offset does (no estimate: no)?"""
+    return case.measured_offset_ms is not None and \
+        bool(np.sign(case.measured_offset_ms) == np.sign(case.true_offset_ms))
+
+
 def score(cases: Sequence[BenchSyncCase]) -> BenchSyncScore:
     """Shares within 1 and 2 frames, sign accuracy on nonzero offsets, median |error|."""
     signed = [c for c in cases if c.true_offset_ms != 0]
-    right_sign = [c for c in signed if c.measured_offset_ms is not None
-                  and np.sign(c.measured_offset_ms) == np.sign(c.true_offset_ms)]
     errors = [abs(c.error_ms) for c in cases if c.error_ms is not None]
     return BenchSyncScore(
         n=len(cases),
         within_1_frame=_share(sum(within_frames(c, 1) for c in cases), len(cases)),
         within_2_frames=_share(sum(within_frames(c, 2) for c in cases), len(cases)),
-        sign_accuracy=_share(len(right_sign), len(signed)),
+        sign_accuracy=_share(sum(right_sign(c) for c in signed), len(signed)),
         n_signed=len(signed),
         n_failed=sum(c.measured_offset_ms is None for c in cases),
         median_abs_error_ms=float(np.median(errors)) if errors else None,
