@@ -2,7 +2,7 @@
 
     python scripts/cross_validate.py WORK_DIR --pretrained PRE.pt [--shared ../shared/data]
         [--folds 5] [--seed 0] [--offsets=-500,-200,-80,0,80,200,500] [--methods avts,baseline]
-        [--seeds 0 1 --tag _k4] [--only 0 2]
+        [--seeds 0 1 --tag _k4] [--set KEY=VALUE ... --tag _x] [--only 0 2]
 
 Fold 0 is the evaluation side of configs/real-split.csv (the clips every earlier figure was
 measured on); the training side is cut into ``--folds - 1`` more folds by whole groups of
@@ -12,7 +12,8 @@ other fold's clips (from PRE.pt, the synthetic pretraining of scripts/make_defau
 then ``avts bench-sync`` and ``avts eval-sync`` measure the merged model on the fold's clips.
 Every clip is thus measured once by a model that never saw its speaker or source. With
 ``--seeds 0 1`` each fold's model merges the pair of every seed (seed 0's runs are reused);
-``--tag`` names that variant's outputs so that variants share the folds and their runs.
+``--tag`` names that variant's outputs so that variants share the folds and their runs;
+``--set`` changes the recipe of both members (their runs are then named by the tag too).
 
 Writes WORK_DIR/fold{k}/ (links, runs, bench{TAG}.json, eval_sync{TAG}.json),
 WORK_DIR/folds.csv (``file,split`` with the fold number as the split), WORK_DIR/rows{TAG}.jsonl
@@ -69,16 +70,19 @@ def run_fold(fold_dir: Path, args: argparse.Namespace, groups_csv: Path) -> None
 
 
 def train_members(fold_dir: Path, args: argparse.Namespace, groups_csv: Path) -> Path:
-    """default_members.sh once per seed (seed 0 in members/, seed s in members_s{s}/), and
-    with more than one seed, every member merged into one ensemble."""
+    """default_members.sh once per seed (seed 0 in members/, seed s in members_s{s}/; with
+    ``--set``, those names with the tag appended), and with more than one seed, every member
+    merged into one ensemble."""
     runs = []
+    variant = args.tag if args.set else ""  # changed members get runs of their own
     for seed in args.seeds:
-        out = fold_dir / ("members" if seed == 0 else f"members_s{seed}")
+        out = fold_dir / (f"members{variant}" if seed == 0 else f"members_s{seed}{variant}")
         extra = [] if seed == 0 else [f"train.seed={seed}", "data.split_seed=0"]
         if not (out / "ensemble.pt").exists():
             subprocess.run(["bash", str(ROOT / "scripts" / "default_members.sh"),
                             str(fold_dir / "train"), str(args.pretrained), str(out),
-                            str(groups_csv), *extra], check=True, cwd=ROOT, stdout=sys.stderr)
+                            str(groups_csv), *extra, *args.set], check=True, cwd=ROOT,
+                           stdout=sys.stderr)
         runs += [out / "scratch" / "last.pt", out / "finetune" / "last.pt"]
     if len(args.seeds) == 1:
         return runs[0].parents[1] / "ensemble.pt"
@@ -166,7 +170,11 @@ def main() -> None:
                    help="train the member pair with each of these seeds and merge them all")
     p.add_argument("--tag", default="", help="suffix of this run's outputs in each fold")
     p.add_argument("--only", type=int, nargs="*", help="run these folds only (default: all)")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="config overrides for both members of a variant (needs --tag)")
     args = p.parse_args()
+    if args.set and not args.tag:
+        p.error("--set needs --tag (the variant's runs and outputs are named by it)")
     groups_csv = (args.shared / "av-sync-groups.csv").resolve()
     args.pretrained = args.pretrained.resolve()
     work = args.work.resolve()

@@ -1,7 +1,14 @@
 import numpy as np
 import torch
 
-from avts.data.multiway import MultiwaySpec, candidate_windows, cut_item, draw_items
+from avts.data.multiway import (
+    MultiwaySpec,
+    audio_bounds,
+    candidate_mask,
+    candidate_windows,
+    cut_item,
+    draw_items,
+)
 from avts.losses import MultiwayLoss
 from avts.models.framesync import FrameSync, video_input
 
@@ -43,3 +50,33 @@ def test_framesync_keeps_the_frame_rate():
     assert v.shape == (2, 9, 8) and a.shape == (2, 9, 8)
     w = FrameSync.window_embedding(v)
     assert torch.allclose(w.norm(dim=1), torch.ones(2))
+
+
+def test_whole_clips_items_reach_the_clip_ends_and_short_clips():
+    spec = MultiwaySpec(n_frames=5, max_shift=3, margin=1, samples_per_frame=4, whole_clips=True)
+    items = draw_items(np.random.default_rng(0), [40, 10, 9], 400, spec)
+    # 10 frames = video_frames 7 + max_shift 3: the shortest clip that trains; 9 does not
+    assert {c for c, _ in items} == {0, 1}
+    starts = [f0 for c, f0 in items if c == 0]
+    assert min(starts) == spec.margin and max(starts) == 40 - spec.n_frames - spec.margin
+    frames = np.arange(10)[:, None]
+    audio = np.repeat(np.arange(1, 11), 4).astype(np.float32)  # frame i holds i + 1, 0 = pad
+    video, piece = cut_item(frames, audio, spec.margin, spec)
+    feats = piece.reshape(-1, 4)[:, 0]
+    lo, hi = audio_bounds(spec.margin, len(audio), spec)
+    assert video[spec.margin, 0] == spec.margin  # the video starts where the item says
+    assert (feats[:lo] == 0).all() and (feats[hi:] == 0).all() and (feats[lo:hi] > 0).all()
+    assert feats[spec.max_shift + spec.margin] == spec.margin + 1  # shift 0: the video's audio
+
+
+def test_candidate_mask_keeps_exactly_the_candidates_inside_the_clip():
+    item = MultiwaySpec(n_frames=5, max_shift=3, margin=1, whole_clips=True)
+    window = MultiwaySpec(n_frames=3, max_shift=3, margin=1, whole_clips=True)
+    bounds = torch.tensor([[0, item.audio_frames], [3, 11]])  # a long clip; one cut on both ends
+    keep = candidate_mask(bounds, item, window, stride=2)  # windows at 0 and 2, window-major
+    assert keep.shape == (2 * 2, item.n_candidates)
+    assert keep[0].all() and keep[2].all()  # nothing masked where the audio is all there
+    # item 1, window 0: candidate k scores segment frames [1 + k, 4 + k): inside [3, 11)
+    assert keep[1].tolist() == [False, False, True, True, True, True, True]
+    assert keep[3].tolist() == [True, True, True, True, True, True, False]  # [3 + k, 6 + k)
+    assert keep[:, item.max_shift].all()  # the true shift always competes

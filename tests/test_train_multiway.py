@@ -58,6 +58,34 @@ def test_window_logits_rank_the_true_shift_first_for_matching_features():
     assert (logits.argmax(1) == spec.max_shift).all()
 
 
+def test_window_logits_leave_out_candidates_beyond_the_clip():
+    spec = MultiwaySpec(n_frames=9, max_shift=3, margin=1, whole_clips=True)
+    wspec = MultiwaySpec(n_frames=3, max_shift=3, margin=1, whole_clips=True)
+    a = torch.nn.functional.normalize(torch.randn(2, spec.audio_frames, 4), dim=-1)
+    v = a[:, spec.max_shift + spec.margin:][:, :spec.n_frames]
+    bounds = torch.tensor([[0, spec.audio_frames], [4, spec.audio_frames]])  # 2nd: starts late
+    logits = window_logits(v, a, spec, wspec, 3, MultiwayLoss(0.1), bounds)
+    # item 1's first window: candidates 0-2 would score the padding before the clip
+    assert torch.isinf(logits[1, :3]).all() and torch.isfinite(logits[1, 3:]).all()
+    assert torch.isfinite(logits[0]).all()
+    target = torch.full((len(logits),), spec.max_shift)
+    assert math.isfinite(float(torch.nn.functional.cross_entropy(logits, target)))
+
+
+def test_whole_clips_train_where_no_clip_holds_a_whole_item(synth_corpus, tmp_path):
+    from avts.data.prepare import min_duration_s
+
+    reach = SMALL + ["data.multiway.max_shift=92", f"data.cache_dir={tmp_path}", "train.epochs=1"]
+    assert min_duration_s(load(REAL_YAML, reach)) > 8.0  # the synthetic clips last 8 s
+    cfg = load(REAL_YAML, reach + ["data.multiway.whole_clips=true"])
+    assert min_duration_s(cfg) == pytest.approx((15 + 2 * 2 + 92) / 25)
+    losses = []
+    result = api.train(synth_corpus, tmp_path / "run", cfg,
+                       on_step=lambda _e, _s, _n, value, _r: losses.append(value))
+    assert len(losses) == 4 and all(math.isfinite(v) for v in losses)
+    assert 0 <= result.epochs[0].val_top1 <= 1
+
+
 def test_multiway_run_learns_and_its_checkpoint_loads_as_framesync(synth_corpus, fs_cfg,
                                                                     fs_data, tmp_path):
     losses = []

@@ -158,6 +158,11 @@ class MultiwayConfig:
     crop_scale: float = 0.0
     audio_mix: float = 0.3  # training: another clip's audio mixed in at this level (0: none)
     flip: bool = True  # training: random horizontal flips
+    # items wherever the video fits, not only where every candidate's audio does: the first
+    # and last max_shift frames of each clip are scored too, and clips shorter than an item
+    # (down to n_frames + max_shift + 2 * margin frames) train as well; candidates whose audio
+    # would fall outside the clip are left out of the softmax
+    whole_clips: bool = False
 
     def validate(self, prefix: str = "data.multiway") -> None:
         for name in ("n_frames", "win_frames", "win_stride", "max_shift", "size",

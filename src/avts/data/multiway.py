@@ -6,6 +6,11 @@ segment covers frames ``[f0 - max_shift - margin, f0 + n_frames + max_shift + ma
 network that keeps the time axis at the frame rate sees every candidate shift in
 ``-max_shift..+max_shift`` frames in one pass (slice its audio features), with ``margin``
 frames of context on both ends that are never scored (no padding edges in the candidates).
+
+With ``whole_clips``, items may start anywhere the video segment fits, so the first and last
+``max_shift`` frames of a clip are scored too and clips shorter than an item train as well:
+audio beyond the clip's ends is silence, and the candidates that would score it are left out
+of the softmax (``candidate_mask``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,7 @@ class MultiwaySpec:
     max_shift: int = 15  # candidate shifts -max_shift..+max_shift frames (31 at 15)
     margin: int = 4  # context frames on both ends, never scored
     samples_per_frame: int = 640  # audio samples per video frame (16 kHz / 25 fps)
+    whole_clips: bool = False  # items wherever the video fits; out-of-clip candidates masked
 
     @property
     def n_candidates(self) -> int:
@@ -36,17 +43,22 @@ class MultiwaySpec:
 
 
 def min_clip_frames(spec: MultiwaySpec) -> int:
-    """Frames a clip needs to give at least one item."""
+    """Frames a clip needs to give at least one item (with ``whole_clips``: one whose
+    windows keep at least half of their candidate shifts)."""
+    if spec.whole_clips:
+        return spec.video_frames + spec.max_shift
     return spec.audio_frames
 
 
 def draw_items(rng: np.random.Generator, clip_frames: list[int], n: int,
                spec: MultiwaySpec) -> list[tuple[int, int]]:
     """``n`` (clip index, f0) pairs; clips drawn in proportion to their usable length."""
-    lead = spec.max_shift + spec.margin
-    room = np.array([max(0, c - spec.audio_frames + 1) for c in clip_frames], dtype=np.float64)
+    need = min_clip_frames(spec)
+    span = spec.video_frames if spec.whole_clips else spec.audio_frames
+    lead = spec.margin if spec.whole_clips else spec.max_shift + spec.margin
+    room = np.array([c - span + 1 if c >= need else 0 for c in clip_frames], dtype=np.float64)
     if room.sum() <= 0:
-        raise ValueError(f"no clip is long enough ({spec.audio_frames} frames needed)")
+        raise ValueError(f"no clip is long enough ({need} frames needed)")
     clips = rng.choice(len(clip_frames), size=n, p=room / room.sum())
     return [(int(c), lead + int(rng.integers(0, room[c]))) for c in clips]
 
@@ -55,15 +67,38 @@ def cut_item(frames: np.ndarray, audio: np.ndarray, f0: int,
              spec: MultiwaySpec) -> tuple[np.ndarray, np.ndarray]:
     """Video (video_frames, ...) and audio (audio_frames * samples_per_frame,) of one item.
 
-    Audio past the end of the track (a slightly short track) is zero-padded.
+    Audio before the start or past the end of the track is zero-padded.
     """
     video = frames[f0 - spec.margin:f0 + spec.n_frames + spec.margin]
     first = (f0 - spec.max_shift - spec.margin) * spec.samples_per_frame
     n = spec.audio_frames * spec.samples_per_frame
     piece = audio[max(0, first):first + n]
-    if len(piece) < n:
-        piece = np.pad(piece, (0, n - len(piece)))
+    before = max(0, -first)
+    if before or len(piece) < n:
+        piece = np.pad(piece, (before, n - before - len(piece)))
     return video, piece
+
+
+def audio_bounds(f0: int, audio_samples: int, spec: MultiwaySpec) -> tuple[int, int]:
+    """The item's audio segment frames ``[lo, hi)`` that hold the clip's own audio (the rest
+    is padding), for ``candidate_mask``."""
+    first = f0 - spec.max_shift - spec.margin
+    return max(0, -first), min(spec.audio_frames, audio_samples // spec.samples_per_frame - first)
+
+
+def candidate_mask(bounds: torch.Tensor, item: MultiwaySpec, window: MultiwaySpec,
+                   stride: int) -> torch.Tensor:
+    """Which candidates of every scoring window score only the clip's own audio: bounds
+    ``(B, 2)`` from ``audio_bounds`` -> ``(n_windows * B, K)`` bool, window-major as
+    ``avts.train.multiway.window_logits`` orders its logits. The true shift always stays in
+    (its audio is where the video is, but for a track a frame short at the end)."""
+    k = torch.arange(window.n_candidates, device=bounds.device)
+    lo, hi = bounds[:, :1], bounds[:, 1:]
+    masks = []
+    for w in range(0, item.n_frames - window.n_frames + 1, stride):
+        start = w + window.margin + k  # first scored audio frame of each candidate
+        masks.append((start >= lo) & (start + window.n_frames <= hi) | (k == window.max_shift))
+    return torch.cat(masks)
 
 
 def candidate_windows(audio_feats, spec: MultiwaySpec):

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from avts.config import Config, MultiwayConfig
-from avts.data.multiway import MultiwaySpec, cut_item, draw_items
+from avts.data.multiway import MultiwaySpec, audio_bounds, cut_item, draw_items
 from avts.data.regionstore import RegionStore
 from avts.errors import DatasetError
 from avts.features.region import center_crop
@@ -31,14 +31,16 @@ def item_spec(cfg: Config) -> MultiwaySpec:
     """The item layout that ``data.multiway`` and the frame grid of ``cfg`` describe."""
     mw = cfg.data.multiway
     return MultiwaySpec(n_frames=mw.n_frames, max_shift=mw.max_shift, margin=mw.margin,
-                        samples_per_frame=round(cfg.data.mel.sr_hz / cfg.data.clip.fps))
+                        samples_per_frame=round(cfg.data.mel.sr_hz / cfg.data.clip.fps),
+                        whole_clips=mw.whole_clips)
 
 
 def window_spec(cfg: Config) -> MultiwaySpec:
     """The layout of one scoring window (``win_frames``) inside an item."""
     spec = item_spec(cfg)
     return MultiwaySpec(n_frames=cfg.data.multiway.win_frames, max_shift=spec.max_shift,
-                        margin=spec.margin, samples_per_frame=spec.samples_per_frame)
+                        margin=spec.margin, samples_per_frame=spec.samples_per_frame,
+                        whole_clips=spec.whole_clips)
 
 
 def draw(rng: np.random.Generator, store: RegionStore, n: int, spec: MultiwaySpec) -> list[Item]:
@@ -50,8 +52,9 @@ def draw(rng: np.random.Generator, store: RegionStore, n: int, spec: MultiwaySpe
 
 
 class MultiwayDataset(Dataset):
-    """Yields ``{"video": (V, S, S) uint8, "audio": (n,) float32}`` for each item, V =
-    ``spec.video_frames``, n = ``spec.audio_frames * spec.samples_per_frame``."""
+    """Yields ``{"video": (V, S, S) uint8, "audio": (n,) float32, "bounds": (2,) int64}`` for
+    each item, V = ``spec.video_frames``, n = ``spec.audio_frames * spec.samples_per_frame``,
+    bounds: the audio frames that are the clip's own (``multiway.audio_bounds``)."""
 
     def __init__(self, store: RegionStore, items: Sequence[Item], spec: MultiwaySpec,
                  multiway: MultiwayConfig, augment_seed: int | None = None,
@@ -71,13 +74,16 @@ class MultiwayDataset(Dataset):
         return cut_item(track.gray, track.audio, item[1], self.spec)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        clip, f0 = self.items[i]
         video, audio = self._cut(self.items[i])
+        bounds = audio_bounds(f0, len(self.store.tracks[clip].audio), self.spec)
         if self.augment_seed is None:
             video = center_crop(video, self.multiway.size)
         else:
             video, audio = self._augment(i, video, audio)
         return {"video": torch.from_numpy(np.ascontiguousarray(video)),
-                "audio": torch.from_numpy(np.asarray(audio, dtype=np.float32))}
+                "audio": torch.from_numpy(np.asarray(audio, dtype=np.float32)),
+                "bounds": torch.tensor(bounds, dtype=torch.int64)}
 
     def _augment(self, i: int, video: np.ndarray, audio: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:

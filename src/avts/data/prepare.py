@@ -20,6 +20,7 @@ from avts.data.corpus import (
     split_by_video,
 )
 from avts.data.groups import group_fn
+from avts.data.multiway import MultiwaySpec, min_clip_frames
 from avts.data.pairs import min_duration_for
 from avts.errors import DatasetError
 from avts.types import MediaInfo, SkippedFile
@@ -53,8 +54,9 @@ def min_duration_s(cfg: Config, training: bool = True) -> float:
     need = min_duration_for(pair_window_s(cfg), cfg.data.pairs)
     if training and cfg.model.kind == "framesync":
         mw = cfg.data.multiway
-        item_frames = mw.n_frames + 2 * (mw.max_shift + mw.margin)
-        need = max(need, item_frames / cfg.data.clip.fps)
+        spec = MultiwaySpec(n_frames=mw.n_frames, max_shift=mw.max_shift, margin=mw.margin,
+                            whole_clips=mw.whole_clips)
+        need = max(need, min_clip_frames(spec) / cfg.data.clip.fps)
     return need
 
 

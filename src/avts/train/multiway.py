@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from avts.config import Config
-from avts.data.multiway import MultiwaySpec, candidate_windows
+from avts.data.multiway import MultiwaySpec, candidate_mask, candidate_windows
 from avts.data.multiway_items import MultiwayDataset, draw, item_spec, window_spec
 from avts.data.pairs import fixed_eval_pairs
 from avts.data.prepare import pair_window_s
@@ -39,11 +39,14 @@ SEARCH_S = 1.0  # the offset search of the validation clips: avts sync's default
 
 
 def window_logits(v: torch.Tensor, a: torch.Tensor, spec: MultiwaySpec, wspec: MultiwaySpec,
-                  stride: int, loss_fn: MultiwayLoss) -> torch.Tensor:
+                  stride: int, loss_fn: MultiwayLoss, bounds: torch.Tensor | None = None
+                  ) -> torch.Tensor:
     """Multi-way logits for every scoring window of ``wspec.n_frames`` frames (every ``stride``
-    frames) inside the item's ``spec.n_frames``: (B * n_windows, K).
+    frames) inside the item's ``spec.n_frames``: (n_windows * B, K), window-major.
 
     v: (B, n_frames, D) scored video steps; a: (B, audio_frames, D) audio steps of the item.
+    With ``spec.whole_clips``, ``bounds`` (B, 2) (``multiway.audio_bounds``) leaves the
+    candidates that would score audio outside the clip out of the softmax (logit -inf).
     """
     out = []
     for w in range(0, spec.n_frames - wspec.n_frames + 1, stride):
@@ -52,14 +55,20 @@ def window_logits(v: torch.Tensor, a: torch.Tensor, spec: MultiwaySpec, wspec: M
         cand = candidate_windows(aw, wspec)  # (B, K, win, D)
         out.append(loss_fn.logits(FrameSync.window_embedding(vw),
                                   FrameSync.window_embedding(cand)))
-    return torch.cat(out)
+    logits = torch.cat(out)
+    if spec.whole_clips and bounds is not None:
+        keep = candidate_mask(bounds.to(logits.device), spec, wspec, stride)
+        logits = logits.masked_fill(~keep, float("-inf"))
+    return logits
 
 
 def item_logits(model: FrameSync, loss_fn: MultiwayLoss, video: torch.Tensor,
-                audio: torch.Tensor, cfg: Config) -> torch.Tensor:
+                audio: torch.Tensor, cfg: Config, bounds: torch.Tensor | None = None
+                ) -> torch.Tensor:
     """(B * n_windows, K) logits of a batch of items; the true shift is index ``max_shift``.
 
-    video: (B, V, S, S) grey levels; audio: (B, n) samples, on the model's device.
+    video: (B, V, S, S) grey levels; audio: (B, n) samples, on the model's device; bounds:
+    (B, 2) the items' own audio frames (used with ``data.multiway.whole_clips``).
     """
     spec, dev = item_spec(cfg), video.device
     x = video_input(video)  # (B, 2, V, S, S)
@@ -69,7 +78,8 @@ def item_logits(model: FrameSync, loss_fn: MultiwayLoss, video: torch.Tensor,
         v, a = model.video_steps(x), model.audio_steps(mel)
     v = v.float()[:, spec.margin:spec.margin + spec.n_frames]  # (B, n_frames, D)
     a = a.float()[:, :spec.audio_frames]  # (B, audio_frames, D)
-    return window_logits(v, a, spec, window_spec(cfg), cfg.data.multiway.win_stride, loss_fn)
+    return window_logits(v, a, spec, window_spec(cfg), cfg.data.multiway.win_stride, loss_fn,
+                         bounds)
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,7 @@ class MultiwayTask:
         """(B * n_windows, K) logits of a batch; the true shift is index ``max_shift``."""
         video = batch["video"].to(self.device, non_blocking=True)
         audio = batch["audio"].to(self.device, non_blocking=True)
-        return item_logits(model, loss_fn, video, audio, self.cfg)
+        return item_logits(model, loss_fn, video, audio, self.cfg, batch.get("bounds"))
 
     def loss(self, model: FrameSync, loss_fn: MultiwayLoss,
              batch: dict[str, torch.Tensor]) -> torch.Tensor:
