@@ -2,7 +2,7 @@
 
     python scripts/cross_validate.py WORK_DIR --pretrained PRE.pt [--shared ../shared/data]
         [--folds 5] [--seed 0] [--offsets=-500,-200,-80,0,80,200,500] [--methods avts,baseline]
-        [--seeds 0 1 --tag _k4] [--set KEY=VALUE ... --tag _x] [--only 0 2]
+        [--seeds 0 1 --tag _k4] [--set KEY=VALUE ... --tag _x] [--against TAG] [--only 0 2]
 
 Fold 0 is the evaluation side of configs/real-split.csv (the clips every earlier figure was
 measured on); the training side is cut into ``--folds - 1`` more folds by whole groups of
@@ -115,26 +115,57 @@ def per_offset(cases: list) -> dict:
     return out
 
 
+def clip_counts(cases: list) -> dict[str, tuple[int, int, int, int]]:
+    """Per clip: copies within one frame, copies, right signs, signed copies (>= 160 ms)."""
+    by_file: dict[str, list] = {}
+    for c in cases:
+        by_file.setdefault(Path(c.file).name, []).append(c)
+    return {f: (sum(within_frames(c) for c in cs), len(cs),
+                sum(right_sign(c) for c in cs if abs(c.true_offset_ms) >= SIGN_MIN_MS),
+                sum(abs(c.true_offset_ms) >= SIGN_MIN_MS for c in cs))
+            for f, cs in by_file.items()}
+
+
+def _shares(counts: np.ndarray, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled within-one-frame and sign shares of each draw of clips (rows of ``draws``)."""
+    sums = counts[draws].sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        return sums[:, 0] / sums[:, 1], sums[:, 2] / sums[:, 3]
+
+
+def _interval(x: np.ndarray) -> list[float]:
+    return [round(float(q), 3) for q in np.nanpercentile(x, [2.5, 97.5])]
+
+
 def clip_bootstrap(cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
     """95 % intervals of the pooled shares by resampling whole clips (a clip's copies share
     one error, docs/real-footage.md, so the copies are not independent samples)."""
-    by_file: dict[str, list] = {}
-    for c in cases:
-        by_file.setdefault(c.file, []).append(c)
-    per_clip = [(sum(within_frames(c) for c in cs), len(cs),
-                 sum(right_sign(c) for c in cs if abs(c.true_offset_ms) >= SIGN_MIN_MS),
-                 sum(abs(c.true_offset_ms) >= SIGN_MIN_MS for c in cs))
-                for cs in by_file.values()]
-    if not per_clip:
+    counts = np.array(list(clip_counts(cases).values()), dtype=float)
+    if not len(counts):
         return {}
-    counts = np.array(per_clip, dtype=float)
-    rng = np.random.default_rng(seed)
-    draws = counts[rng.integers(0, len(counts), size=(n_draws, len(counts)))].sum(axis=1)
-    with np.errstate(invalid="ignore"):
-        w1, sign = draws[:, 0] / draws[:, 1], draws[:, 2] / draws[:, 3]
-    return {"n_clips": len(counts),
-            "within_1_frame_95": [round(float(q), 3) for q in np.nanpercentile(w1, [2.5, 97.5])],
-            "sign_160_95": [round(float(q), 3) for q in np.nanpercentile(sign, [2.5, 97.5])]}
+    draws = np.random.default_rng(seed).integers(0, len(counts), size=(n_draws, len(counts)))
+    w1, sign = _shares(counts, draws)
+    return {"n_clips": len(counts), "within_1_frame_95": _interval(w1),
+            "sign_160_95": _interval(sign)}
+
+
+def paired_difference(base: list, cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
+    """This variant minus ``base`` on the clips both measured: the pooled differences and
+    their 95 % intervals, the same clips drawn for both (far narrower than two intervals)."""
+    a, b = clip_counts(base), clip_counts(cases)
+    files = sorted(set(a) & set(b))
+    if not files:
+        return {}
+    ca = np.array([a[f] for f in files], dtype=float)
+    cb = np.array([b[f] for f in files], dtype=float)
+    every = np.arange(len(files))[None]
+    draws = np.random.default_rng(seed).integers(0, len(files), size=(n_draws, len(files)))
+    (w1a, sa), (w1b, sb) = _shares(ca, draws), _shares(cb, draws)
+    (w1a0, sa0), (w1b0, sb0) = _shares(ca, every), _shares(cb, every)
+    return {"n_clips": len(files),
+            "within_1_frame": round(float(w1b0[0] - w1a0[0]), 3),
+            "within_1_frame_95": _interval(w1b - w1a),
+            "sign_160": round(float(sb0[0] - sa0[0]), 3), "sign_160_95": _interval(sb - sa)}
 
 
 def rows(cases: list) -> list[dict]:
@@ -155,6 +186,12 @@ def eval_sync_mean(reports: list[dict]) -> dict:
     return out
 
 
+def _bench_cases(path: Path, method: str) -> list:
+    if not path.exists():
+        return []
+    return [_case(c) for c in json.loads(path.read_text())["cases"] if c["method"] == method]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("work", type=Path)
@@ -170,6 +207,9 @@ def main() -> None:
                    help="train the member pair with each of these seeds and merge them all")
     p.add_argument("--tag", default="", help="suffix of this run's outputs in each fold")
     p.add_argument("--only", type=int, nargs="*", help="run these folds only (default: all)")
+    p.add_argument("--against", metavar="TAG",
+                   help="also report the learned method's paired difference from that variant's "
+                   "outputs ('' for the recipe as shipped)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
                    help="config overrides for both members of a variant (needs --tag)")
     args = p.parse_args()
@@ -194,10 +234,9 @@ def main() -> None:
         bench = work / f"fold{k}" / f"bench{args.tag}.json"
         if not bench.exists():
             continue
-        cases = [_case(c) for c in json.loads(bench.read_text())["cases"]]
         report["folds"][k] = {}
         for method in args.methods.split(","):
-            mine = [c for c in cases if c.method == method]
+            mine = _bench_cases(bench, method)
             pooled.setdefault(method, []).extend(mine)
             report["folds"][k][method] = by_content(mine)
         es = work / f"fold{k}" / f"eval_sync{args.tag}.json"
@@ -207,6 +246,11 @@ def main() -> None:
                                        for kind in ("easy", "hard", "superhard")}
     report["pooled"] = {m: {**by_content(c), "bootstrap": clip_bootstrap(c),
                             "per_offset": per_offset(c)} for m, c in pooled.items()}
+    if args.against is not None:
+        base = [c for k in range(args.folds)
+                for c in _bench_cases(work / f"fold{k}" / f"bench{args.against}.json", "avts")]
+        report["against"] = {"tag": args.against,
+                             **paired_difference(base, pooled.get("avts", []))}
     report["eval_sync"]["pooled"] = eval_sync_mean(eval_reports)
     with open(work / f"rows{args.tag}.jsonl", "w") as fh:
         for row in rows(pooled.get("avts", [])):
