@@ -192,6 +192,19 @@ def test_training_needs_room_for_an_item_evaluation_only_for_pairs():
     assert min_duration_s(cfg, training=False) == pytest.approx(1.2)  # a window + a hard shift
 
 
+def test_a_too_short_clip_is_told_what_would_let_it_train(synth_corpus, tmp_path):
+    from avts.data.prepare import index_for, too_short_remedy
+
+    reach = SMALL + ["data.multiway.max_shift=92", f"data.cache_dir={tmp_path}"]
+    index = index_for(synth_corpus, load(REAL_YAML, reach))
+    assert not index.videos and len(index.skipped) == 6  # 8 s clips, 8.28 s needed
+    assert all("data.multiway.whole_clips=true to train on clips of 4.44 s" in f.reason
+               for f in index.skipped)
+    whole = load(REAL_YAML, reach + ["data.multiway.whole_clips=true"])
+    assert "data.multiway.max_shift" in too_short_remedy(whole)
+    assert too_short_remedy(load(REAL_YAML), training=False) is None
+
+
 def test_avts_train_cli_runs_the_recipe(synth_corpus, tmp_path, capsys):
     status = main(["train", "--config", str(REAL_YAML), "--data", str(synth_corpus), "--out",
                    str(tmp_path / "run"), *SMALL, f"data.cache_dir={tmp_path}", "train.epochs=1"])

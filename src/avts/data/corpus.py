@@ -60,10 +60,11 @@ def usable_spans(videos: Sequence[MediaInfo]) -> list[tuple[float, float]]:
     return [usable_span(info) for info in videos]
 
 
-def unusable_reason(info: MediaInfo, min_duration_s: float) -> str | None:
+def unusable_reason(info: MediaInfo, min_duration_s: float,
+                    remedy: str | None = None) -> str | None:
     """``require_av``'s one-line message when a probed file cannot be used, else None."""
     try:
-        require_av(info, min_duration_s)
+        require_av(info, min_duration_s, *([remedy] if remedy else []))
     except MediaError as err:
         return str(err)
     return None
@@ -174,11 +175,13 @@ def index_corpus(
     cache_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
     probe_fn: ProbeFn | None = None,
+    remedy: str | None = None,
 ) -> CorpusIndex:
     """Probe every video file under ``root`` once (cached) and sort them into used and skipped.
 
     A file is used when it has a video and an audio stream and their overlap lasts at least
-    ``min_duration_s``. Raises ``DatasetError`` when ``root`` is missing or holds no video files.
+    ``min_duration_s`` (``remedy``: what a too-short file's reason suggests). Raises
+    ``DatasetError`` when ``root`` is missing or holds no video files.
     """
     root = Path(root).expanduser().absolute()
     _check_root(root)
@@ -193,7 +196,8 @@ def index_corpus(
     index = CorpusIndex(root=root)
     for done, path in enumerate(paths, start=1):
         outcome = _outcome(path, old, new, probe_file)
-        reason = outcome if isinstance(outcome, str) else unusable_reason(outcome, min_duration_s)
+        reason = (outcome if isinstance(outcome, str)
+                  else unusable_reason(outcome, min_duration_s, remedy))
         if reason is None and isinstance(outcome, MediaInfo):
             index.videos.append(outcome)
         else:

@@ -53,11 +53,27 @@ def min_duration_s(cfg: Config, training: bool = True) -> float:
         return cfg.data.min_duration_s
     need = min_duration_for(pair_window_s(cfg), cfg.data.pairs)
     if training and cfg.model.kind == "framesync":
-        mw = cfg.data.multiway
-        spec = MultiwaySpec(n_frames=mw.n_frames, max_shift=mw.max_shift, margin=mw.margin,
-                            whole_clips=mw.whole_clips)
-        need = max(need, min_clip_frames(spec) / cfg.data.clip.fps)
+        need = max(need, _item_s(cfg, cfg.data.multiway.whole_clips))
     return need
+
+
+def _item_s(cfg: Config, whole_clips: bool) -> float:
+    """Seconds a clip needs to give one multi-way item."""
+    mw = cfg.data.multiway
+    spec = MultiwaySpec(n_frames=mw.n_frames, max_shift=mw.max_shift, margin=mw.margin,
+                        whole_clips=whole_clips)
+    return min_clip_frames(spec) / cfg.data.clip.fps
+
+
+def too_short_remedy(cfg: Config, training: bool = True) -> str | None:
+    """What to change when files are too short to train the frame-rate model on (None: the
+    generic advice, a longer file or shorter pair clips)."""
+    if cfg.data.min_duration_s or not (training and cfg.model.kind == "framesync"):
+        return None
+    if cfg.data.multiway.whole_clips:
+        return "use a longer file, or a smaller data.multiway.max_shift"
+    need = max(min_duration_for(pair_window_s(cfg), cfg.data.pairs), _item_s(cfg, True))
+    return f"use a longer file, or data.multiway.whole_clips=true to train on clips of {need:.2f} s"
 
 
 def pair_window_s(cfg: Config) -> float:
@@ -73,7 +89,7 @@ def index_for(root: str | Path, cfg: Config, progress: Progress | None = None,
     """Probe the files under ``root`` (cached) and keep the ones ``cfg`` can use (to train on,
     or with ``training=False`` to evaluate on)."""
     return index_corpus(root, min_duration_s(cfg, training), cache_dir=cfg.data.cache_dir,
-                        progress=progress)
+                        progress=progress, remedy=too_short_remedy(cfg, training))
 
 
 def load_store(videos: Sequence[MediaInfo], cfg: Config, progress: Progress | None = None

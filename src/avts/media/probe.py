@@ -57,8 +57,10 @@ def probe(path: str | Path) -> MediaInfo:
         )
 
 
-def require_av(info: MediaInfo, min_duration_s: float) -> None:
-    """Raise unless ``info`` has both streams overlapping for at least ``min_duration_s``."""
+def require_av(info: MediaInfo, min_duration_s: float,
+               remedy: str = "use a longer file or shorter clips") -> None:
+    """Raise unless ``info`` has both streams overlapping for at least ``min_duration_s``
+    (``remedy``: what the message suggests when the file is too short)."""
     if not info.has_video:
         raise NoVideoStreamError(
             f"{info.path} has no video stream; AVTS needs a file with both picture and sound"
@@ -70,7 +72,7 @@ def require_av(info: MediaInfo, min_duration_s: float) -> None:
     if info.duration_s < min_duration_s:
         raise MediaTooShortError(
             f"{info.path} has only {info.duration_s:.2f} s where audio and video overlap; "
-            f"at least {min_duration_s:.2f} s is needed (use a longer file or shorter clips)"
+            f"at least {min_duration_s:.2f} s is needed ({remedy})"
         )
 
 
