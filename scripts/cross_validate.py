@@ -152,7 +152,11 @@ def clip_bootstrap(cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
 def paired_difference(base: list, cases: list, n_draws: int = 2000, seed: int = 0) -> dict:
     """This variant minus ``base`` on the clips both measured: the pooled differences and
     their 95 % intervals, the same clips drawn for both (far narrower than two intervals)."""
-    a, b = clip_counts(base), clip_counts(cases)
+    return paired_counts(clip_counts(base), clip_counts(cases), n_draws, seed)
+
+
+def paired_counts(a: dict, b: dict, n_draws: int = 2000, seed: int = 0) -> dict:
+    """``paired_difference`` on per-clip counts (``clip_counts``'s form)."""
     files = sorted(set(a) & set(b))
     if not files:
         return {}

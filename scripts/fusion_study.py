@@ -222,22 +222,11 @@ def _counts(rows: list[dict], est: list[float | None]) -> dict[str, np.ndarray]:
     return out
 
 
-def _paired(rows: list[dict], a: list, b: list, n_draws: int = 2000) -> dict:
+def _paired(rows: list[dict], a: list, b: list) -> dict:
     """b minus a, pooled, with 95 % intervals from resampling whole clips for both at once."""
-    ca, cb = _counts(rows, a), _counts(rows, b)
-    files = sorted(ca)
-    xa, xb = np.array([ca[f] for f in files]), np.array([cb[f] for f in files])
-    idx = np.random.default_rng(0).integers(0, len(files), size=(n_draws, len(files)))
+    from cross_validate import paired_counts
 
-    def shares(x, i):
-        t = x[i].sum(axis=-2)
-        return t[..., 0] / t[..., 1], t[..., 2] / t[..., 3]
-
-    (wa, sa), (wb, sb) = shares(xa, idx), shares(xb, idx)
-    (wa0, sa0), (wb0, sb0) = shares(xa, slice(None)), shares(xb, slice(None))
-    q = lambda x: [round(float(v), 3) for v in np.percentile(x, [2.5, 97.5])]  # noqa: E731
-    return {"within_1_frame": round(float(wb0 - wa0), 3), "within_1_frame_95": q(wb - wa),
-            "sign_160": round(float(sb0 - sa0), 3), "sign_160_95": q(sb - sa)}
+    return paired_counts(_counts(rows, a), _counts(rows, b))
 
 
 def _write_rows(rows: list[dict], est: list[float | None], out: Path) -> None:
