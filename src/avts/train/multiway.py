@@ -65,7 +65,7 @@ def window_logits(v: torch.Tensor, a: torch.Tensor, spec: MultiwaySpec, wspec: M
 def item_logits(model: FrameSync, loss_fn: MultiwayLoss, video: torch.Tensor,
                 audio: torch.Tensor, cfg: Config, bounds: torch.Tensor | None = None
                 ) -> torch.Tensor:
-    """(B * n_windows, K) logits of a batch of items; the true shift is index ``max_shift``.
+    """(n_windows * B, K) logits of a batch of items; the true shift is index ``max_shift``.
 
     video: (B, V, S, S) grey levels; audio: (B, n) samples, on the model's device; bounds:
     (B, 2) the items' own audio frames (used with ``data.multiway.whole_clips``).
@@ -128,7 +128,7 @@ class MultiwayTask:
 
     def logits(self, model: FrameSync, loss_fn: MultiwayLoss,
                batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(B * n_windows, K) logits of a batch; the true shift is index ``max_shift``."""
+        """(n_windows * B, K) logits of a batch; the true shift is index ``max_shift``."""
         video = batch["video"].to(self.device, non_blocking=True)
         audio = batch["audio"].to(self.device, non_blocking=True)
         return item_logits(model, loss_fn, video, audio, self.cfg, batch.get("bounds"))
