@@ -151,16 +151,7 @@ def analyze(args) -> None:
     base_only = [_fused({**r, "avts": r.get("baseline")}, 0.0) if "baseline" in r else None
                  for r in rows]
     report["baseline_only"] = _score(rows, base_only)
-    # nested: each fold's weight is the one with the best mean of the two shares elsewhere
-    chosen, nested = {}, [None] * len(rows)
-    for k in sorted({r["fold"] for r in rows}):
-        rest = [r for r in rows if r["fold"] != k]
-        best = max(args.weights, key=lambda w: sum(
-            _score(rest, [_fused(r, w) for r in rest])[s] for s in ("within_1_frame", "sign_160")))
-        chosen[k] = best
-        for i, r in enumerate(rows):
-            if r["fold"] == k:
-                nested[i] = _fused(r, best)
+    chosen, nested = _nested(rows, args.weights, lambda idx, w: [_fused(rows[i], w) for i in idx])
     report["nested"] = {"weights": chosen, "all": _score(rows, nested)}
     dense = [_fused(r, 0.0) for r in rows]
     if args.bench_dir:
@@ -175,6 +166,20 @@ def analyze(args) -> None:
     print(json.dumps(report, indent=1))
 
 
+def _nested(rows: list[dict], weights: list[float], answers) -> tuple[dict, list]:
+    """Each fold's answers with the weight whose answers score best (within one frame + sign)
+    on the other folds; ``answers(indices, w)`` gives the estimates of those rows."""
+    chosen, est = {}, [None] * len(rows)
+    for k in sorted({r["fold"] for r in rows}):
+        rest = [i for i, r in enumerate(rows) if r["fold"] != k]
+        scores = {w: _score([rows[i] for i in rest], answers(rest, w)) for w in weights}
+        chosen[k] = max(weights, key=lambda w: scores[w]["within_1_frame"] + scores[w]["sign_160"])
+        mine = [i for i, r in enumerate(rows) if r["fold"] == k]
+        for i, e in zip(mine, answers(mine, chosen[k]), strict=True):
+            est[i] = e
+    return chosen, est
+
+
 def _gated(rows: list[dict], official: list, cv: Path, weights: list[float]) -> dict:
     """Copies with a face in at least half of the learned windows keep the official answer;
     the others take the fused peak, its weight chosen on the other folds."""
@@ -187,16 +192,7 @@ def _gated(rows: list[dict], official: list, cv: Path, weights: list[float]) -> 
     def answers(idx: list[int], w: float) -> list:
         return [official[i] if face[i] else _fused(rows[i], w) for i in idx]
 
-    chosen, est = {}, [None] * len(rows)
-    for k in sorted({r["fold"] for r in rows}):
-        rest = [i for i, r in enumerate(rows) if r["fold"] != k]
-        best = max(weights, key=lambda w: sum(
-            _score([rows[i] for i in rest], answers(rest, w))[s]
-            for s in ("within_1_frame", "sign_160")))
-        chosen[k] = best
-        mine = [i for i, r in enumerate(rows) if r["fold"] == k]
-        for i, e in zip(mine, answers(mine, best), strict=True):
-            est[i] = e
+    chosen, est = _nested(rows, weights, answers)
     return {"weights": chosen, "n_face": int(sum(face)), "all": _score(rows, est), "est": est}
 
 

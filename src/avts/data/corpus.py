@@ -64,7 +64,7 @@ def unusable_reason(info: MediaInfo, min_duration_s: float,
                     remedy: str | None = None) -> str | None:
     """``require_av``'s one-line message when a probed file cannot be used, else None."""
     try:
-        require_av(info, min_duration_s, *([remedy] if remedy else []))
+        require_av(info, min_duration_s, remedy)
     except MediaError as err:
         return str(err)
     return None

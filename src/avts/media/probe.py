@@ -57,10 +57,10 @@ def probe(path: str | Path) -> MediaInfo:
         )
 
 
-def require_av(info: MediaInfo, min_duration_s: float,
-               remedy: str = "use a longer file or shorter clips") -> None:
+def require_av(info: MediaInfo, min_duration_s: float, remedy: str | None = None) -> None:
     """Raise unless ``info`` has both streams overlapping for at least ``min_duration_s``
-    (``remedy``: what the message suggests when the file is too short)."""
+    (``remedy``: what the message suggests when the file is too short; None: the generic
+    advice)."""
     if not info.has_video:
         raise NoVideoStreamError(
             f"{info.path} has no video stream; AVTS needs a file with both picture and sound"
@@ -72,7 +72,8 @@ def require_av(info: MediaInfo, min_duration_s: float,
     if info.duration_s < min_duration_s:
         raise MediaTooShortError(
             f"{info.path} has only {info.duration_s:.2f} s where audio and video overlap; "
-            f"at least {min_duration_s:.2f} s is needed ({remedy})"
+            f"at least {min_duration_s:.2f} s is needed "
+            f"({remedy or 'use a longer file or shorter clips'})"
         )
 
 
