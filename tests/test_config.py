@@ -109,6 +109,7 @@ BAD_SETTINGS = [
     ("train.seed=-1", "train.seed must be >= 0"),
     ("train.num_workers=-2", "train.num_workers must be >= 0"),
     ("data.group_by='(unclosed'", "data.group_by must be a valid regex over the file name"),
+    ("data.multiway.speed=0.6", "data.multiway.speed must be in [0, 0.5]; got 0.6"),
     ("data.group_by=no/such/groups.csv", "data.group_by: group file no/such/groups.csv not found"),
 ]
 
@@ -125,6 +126,13 @@ def test_bad_settings_name_the_key_the_value_and_what_is_allowed(override, messa
                                       "model.pool=time"])
 def test_good_settings_pass(override):
     apply_overrides(Config(), [override])
+
+
+def test_speed_needs_the_audio_around_each_item():
+    cfg = apply_overrides(Config(), ["data.multiway.speed=0.1"])
+    assert cfg.data.multiway.speed == 0.1
+    with pytest.raises(ConfigError, match="data.multiway.speed must be 0 with data.multiway.whole"):
+        apply_overrides(cfg, ["data.multiway.whole_clips=true"])
 
 
 def test_every_loader_validates(tmp_path):

@@ -7,6 +7,7 @@ from avts.data.multiway import (
     candidate_mask,
     candidate_windows,
     cut_item,
+    cut_item_at_speed,
     draw_items,
 )
 from avts.losses import MultiwayLoss
@@ -80,3 +81,48 @@ def test_candidate_mask_keeps_exactly_the_candidates_inside_the_clip():
     assert keep[1].tolist() == [False, False, True, True, True, True, True]
     assert keep[3].tolist() == [True, True, True, True, True, True, False]  # [3 + k, 6 + k)
     assert keep[:, item.max_shift].all()  # the true shift always competes
+
+
+def _ramp(n_frames, spf):
+    """Frames holding their index, audio samples holding the time in frames (-0.5 at the
+    first frame's centre): a stream's value says which instant of the recording it shows."""
+    frames = np.repeat(np.arange(n_frames, dtype=np.uint8)[:, None], 2, axis=1)
+    audio = ((np.arange(n_frames * spf) + 0.5) / spf - 0.5).astype(np.float32)
+    return frames, audio
+
+
+def test_speed_one_is_the_plain_cut():
+    spec = MultiwaySpec(n_frames=6, max_shift=3, margin=1, samples_per_frame=8)
+    frames, audio = _ramp(60, 8)
+    video, piece = cut_item_at_speed(frames, audio, 20, spec, 1.0)
+    plain_video, plain_piece = cut_item(frames, audio, 20, spec)
+    assert np.array_equal(video, plain_video) and np.allclose(piece, plain_piece)
+
+
+def test_speed_changes_tempo_and_keeps_both_streams_on_one_clock():
+    spec = MultiwaySpec(n_frames=10, max_shift=4, margin=2, samples_per_frame=8)
+    frames, audio = _ramp(120, 8)
+    for speed in (0.8, 1.25):
+        video, piece = cut_item_at_speed(frames, audio, 40, spec, speed)
+        assert video.shape == (spec.video_frames, 2) and video.dtype == np.uint8
+        assert piece.shape == (spec.audio_frames * 8,) and piece.dtype == np.float32
+        steps = np.diff(video[:, 0].astype(float))
+        assert abs(steps.mean() - speed) < 0.1  # the recording runs `speed` frames per frame
+        # shift 0: output video frame v and the audio of its frame show the same instant
+        per_frame = piece.reshape(-1, 8).mean(axis=1)
+        for v in range(spec.video_frames):
+            assert abs(per_frame[v + spec.max_shift] - float(video[v, 0])) <= 0.5 + 1e-4
+
+
+def test_speed_stays_inside_short_clips():
+    spec = MultiwaySpec(n_frames=10, max_shift=4, margin=2, samples_per_frame=8)
+    frames, audio = _ramp(spec.audio_frames, 8)  # exactly one item long
+    f0 = spec.max_shift + spec.margin
+    video, piece = cut_item_at_speed(frames, audio, f0, spec, 1.3)  # no room: speed 1
+    assert np.array_equal(video, cut_item(frames, audio, f0, spec)[0])
+    assert np.allclose(piece, cut_item(frames, audio, f0, spec)[1])
+    frames, audio = _ramp(40, 8)  # room for 1.3 only with the centre moved inward
+    video, piece = cut_item_at_speed(frames, audio, f0, spec, 1.3)
+    assert piece.min() >= -0.5 and piece.max() <= 39.5  # never past the clip's audio
+    per_frame = piece.reshape(-1, 8).mean(axis=1)
+    assert abs(per_frame[spec.max_shift] - float(video[0, 0])) <= 0.5 + 1e-4

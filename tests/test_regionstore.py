@@ -98,6 +98,24 @@ def test_items_keep_sync_under_augmentation(videos):
     assert np.allclose(got["audio"].numpy(), audio + MW.audio_mix * partner)
 
 
+def test_speed_items_are_seeded_and_keep_the_plain_items_unchanged(videos):
+    store = RegionStore(videos, ClipConfig(fps=FPS), SR, MW)
+    spec = MultiwaySpec(n_frames=10, max_shift=5, margin=2)
+    items = [(0, 7), (1, 30)]
+    fast = dataclasses.replace(MW, speed=0.2, audio_mix=0.0, jitter=0, flip=False)
+    got = MultiwayDataset(store, items, spec, fast, augment_seed=3)[1]
+    again = MultiwayDataset(store, items, spec, fast, augment_seed=3)[1]
+    assert np.array_equal(got["video"].numpy(), again["video"].numpy())
+    assert np.array_equal(got["audio"].numpy(), again["audio"].numpy())
+    assert got["video"].shape == (spec.video_frames, 12, 12)
+    assert got["audio"].shape == (spec.audio_frames * spec.samples_per_frame,)
+    plain = cut_item(store.tracks[1].gray, store.tracks[1].audio, 30, spec)[1]
+    assert not np.allclose(got["audio"].numpy(), plain)  # another tempo
+    still = dataclasses.replace(fast, speed=0.0)  # speed 0 draws nothing: the plain crop
+    got = MultiwayDataset(store, items, spec, still, augment_seed=3)[1]
+    assert np.array_equal(got["audio"].numpy(), plain)
+
+
 def _crops(frame):
     return {np.ascontiguousarray(f[dy:dy + 12, dx:dx + 12]).tobytes()
             for f in (frame, frame[:, ::-1]) for dy in range(3) for dx in range(3)}

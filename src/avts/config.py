@@ -163,6 +163,9 @@ class MultiwayConfig:
     # (down to n_frames + max_shift + 2 * margin frames) train as well; candidates whose audio
     # would fall outside the clip are left out of the softmax
     whole_clips: bool = False
+    # training: > 0 plays each item at a random speed in [1 - speed, 1 + speed], both streams
+    # resampled together (sync kept exactly; new tempi of speech and motion from few clips)
+    speed: float = 0.0
 
     def validate(self, prefix: str = "data.multiway") -> None:
         for name in ("n_frames", "win_frames", "win_stride", "max_shift", "size",
@@ -177,6 +180,10 @@ class MultiwayConfig:
         _in_range(f"{prefix}.box_fraction", self.box_fraction, 0.0, 1.0, lo_open=True)
         _in_range(f"{prefix}.audio_mix", self.audio_mix, 0.0, math.inf)
         _in_range(f"{prefix}.crop_scale", self.crop_scale, 0.0, 0.5)
+        _in_range(f"{prefix}.speed", self.speed, 0.0, 0.5)
+        if self.speed > 0 and self.whole_clips:
+            _fail(f"{prefix}.speed", f"0 with {prefix}.whole_clips (a stretched item needs the "
+                  "clip's audio around it)", self.speed)
 
 
 @dataclass(frozen=True)

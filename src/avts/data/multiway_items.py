@@ -6,7 +6,8 @@ around it. Training augmentation keeps sync exactly: a random ``size`` crop of t
 to ``size``), a horizontal flip, and another item's audio mixed in underneath at
 ``audio_mix`` (sync must survive a second sound); validation takes the central crop, nothing
 else. Item ``i`` draws its augmentation from a generator seeded by ``(augment_seed, i)``, so the
-result is the same on any number of loader workers.
+result is the same on any number of loader workers. With ``speed``, the item is first cut from
+the recording played a little faster or slower (``cut_item_at_speed``), both streams alike.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from avts.config import Config, MultiwayConfig
-from avts.data.multiway import MultiwaySpec, audio_bounds, cut_item, draw_items
+from avts.data.multiway import MultiwaySpec, audio_bounds, cut_item, cut_item_at_speed, draw_items
 from avts.data.regionstore import RegionStore
 from avts.errors import DatasetError
 from avts.features.region import center_crop
@@ -69,26 +70,31 @@ class MultiwayDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def _cut(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
+    def _cut(self, item: Item, speed: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         track = self.store.tracks[item[0]]
+        if speed != 1.0:
+            return cut_item_at_speed(track.gray, track.audio, item[1], self.spec, speed)
         return cut_item(track.gray, track.audio, item[1], self.spec)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         clip, f0 = self.items[i]
-        video, audio = self._cut(self.items[i])
         bounds = audio_bounds(f0, len(self.store.tracks[clip].audio), self.spec)
         if self.augment_seed is None:
+            video, audio = self._cut(self.items[i])
             video = center_crop(video, self.multiway.size)
         else:
-            video, audio = self._augment(i, video, audio)
+            gen = np.random.default_rng([self.augment_seed, i])
+            speed = self.multiway.speed
+            # drawn only when asked, so that items without it stay as they were
+            factor = float(gen.uniform(1.0 - speed, 1.0 + speed)) if speed > 0 else 1.0
+            video, audio = self._augment(gen, i, *self._cut(self.items[i], factor))
         return {"video": torch.from_numpy(np.ascontiguousarray(video)),
                 "audio": torch.from_numpy(np.asarray(audio, dtype=np.float32)),
                 "bounds": torch.tensor(bounds, dtype=torch.int64)}
 
-    def _augment(self, i: int, video: np.ndarray, audio: np.ndarray
+    def _augment(self, gen: np.random.Generator, i: int, video: np.ndarray, audio: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
         mw = self.multiway
-        gen = np.random.default_rng([self.augment_seed, i])
         if mw.crop_scale > 0:
             video = _scaled_crop(gen, video, mw)
         else:
