@@ -104,8 +104,18 @@ def cut_item_at_speed(frames: np.ndarray, audio: np.ndarray, f0: int, spec: Mult
     first = (f0 - spec.max_shift - spec.margin) * spf
     t_audio = (first + np.arange(spec.audio_frames * spf) + 0.5) / spf
     src_audio = (centre + speed * (t_audio - (f0 + spec.n_frames / 2))) * spf - 0.5
-    wave = np.interp(src_audio, np.arange(len(audio)), audio, left=0.0, right=0.0)
-    return video, wave.astype(np.float32)
+    return video, _lerp(audio, src_audio).astype(np.float32)
+
+
+def _lerp(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``x`` linearly interpolated at fractional indices ``at``, zero outside (``np.interp``
+    without building an index array as long as the whole track)."""
+    lo = np.floor(at).astype(np.int64)
+    w = at - lo
+    last = len(x) - 1
+    a = np.where(lo >= 0, x[np.clip(lo, 0, last)], 0.0)
+    b = np.where(lo + 1 <= last, x[np.clip(lo + 1, 0, last)], 0.0)
+    return (1.0 - w) * a + w * b
 
 
 def audio_bounds(f0: int, audio_samples: int, spec: MultiwaySpec) -> tuple[int, int]:
