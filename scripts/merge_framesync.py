@@ -4,8 +4,8 @@ the offset search then averages the members' cosines).
 
     python scripts/merge_framesync.py RUN0/best.pt RUN1/best.pt RUN2/best.pt --out ENSEMBLE.pt
 
-The members must share their config (but for the seeds, starting weights and the crop-scale
-and speed augmentation) and their training and validation
+The members must share their config (but for the seeds, starting weights, the crop-scale and
+speed augmentation and where items are drawn) and their training and validation
 files, so that the validation clips stay unseen by every member (calibrate on them afterwards:
 scripts/calibrate_sync.py ENSEMBLE.pt DATA OUT.pt --side val). What only resuming needs
 (optimizer, history, random states) is left out: the result is for inference.
@@ -27,7 +27,7 @@ from avts.data.corpus import find_videos
 FREE = (("train", "seed"), ("train", "num_workers"), ("train", "init_from"),
         ("train", "epochs"), ("train", "select_by"), ("data", "split_seed"),
         ("data", "multiway", "crop_scale"), ("data", "multiway", "speed"),
-        ("data", "train_extra"))
+        ("data", "multiway", "whole_clips"), ("data", "train_extra"))
 
 
 def _own_train_videos(state: dict, path: Path) -> list[str]:
@@ -57,7 +57,7 @@ def merged_state(paths: list[Path]) -> dict:
         if cfg != first_cfg:
             raise SystemExit(f"{path}: its config differs from {paths[0]}'s beyond the free "
                              "settings (seed, init, epochs, select_by, crop_scale, speed, "
-                             "train_extra)")
+                             "whole_clips, train_extra)")
         if sorted(state["val_videos"]) != sorted(first["val_videos"]) or sorted(
                 _own_train_videos(state, path)) != sorted(_own_train_videos(first, paths[0])):
             raise SystemExit(f"{path}: another train/validation split than {paths[0]} "
