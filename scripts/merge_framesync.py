@@ -9,6 +9,9 @@ speed augmentation and where items are drawn) and their training and validation
 files, so that the validation clips stay unseen by every member (calibrate on them afterwards:
 scripts/calibrate_sync.py ENSEMBLE.pt DATA OUT.pt --side val). What only resuming needs
 (optimizer, history, random states) is left out: the result is for inference.
+``--any-split`` merges members that trained on other clips of the same folder (a variant that
+also trains short clips, in cross-validation); the merged validation side then keeps only the
+files that no member trained on.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def _own_train_videos(state: dict, path: Path) -> list[str]:
     return [f for f in state["train_videos"] if str(Path(f).resolve()) not in extra_files]
 
 
-def merged_state(paths: list[Path]) -> dict:
+def merged_state(paths: list[Path], any_split: bool = False) -> dict:
     states = [load_checkpoint(p) for p in paths]
     configs = [checkpoint_config(s, p).to_dict() for s, p in zip(states, paths, strict=True)]
     for cfg in configs:
@@ -58,17 +61,21 @@ def merged_state(paths: list[Path]) -> dict:
             raise SystemExit(f"{path}: its config differs from {paths[0]}'s beyond the free "
                              "settings (seed, init, epochs, select_by, crop_scale, speed, "
                              "whole_clips, train_extra)")
-        if sorted(state["val_videos"]) != sorted(first["val_videos"]) or sorted(
-                _own_train_videos(state, path)) != sorted(_own_train_videos(first, paths[0])):
+        same_split = sorted(state["val_videos"]) == sorted(first["val_videos"]) and sorted(
+            _own_train_videos(state, path)) == sorted(_own_train_videos(first, paths[0]))
+        if not (same_split or any_split):
             raise SystemExit(f"{path}: another train/validation split than {paths[0]} "
-                             "(use data.split_seed)")
+                             "(use data.split_seed, or --any-split)")
     config = checkpoint_config(first, paths[0]).to_dict()
     config["model"]["framesync_members"] = len(states)
     model = {f"members.{i}.{k}": v for i, s in enumerate(states) for k, v in s["model"].items()}
+    train = list(dict.fromkeys(f for s in states for f in s["train_videos"]))
+    seen = set(train)
     return {"config": config, "model": model, "loss": first["loss"],
             "epoch": first["epoch"], "threshold": first["threshold"],
-            "train_videos": list(dict.fromkeys(f for s in states for f in s["train_videos"])),
-            "val_videos": first["val_videos"],
+            "train_videos": train,
+            # with any_split: only the validation files that no member trained on
+            "val_videos": [f for f in first["val_videos"] if f not in seen],
             "members": [{"path": str(p), "epoch": s["epoch"]} for p, s in
                         zip(paths, states, strict=True)]}
 
@@ -77,12 +84,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--any-split", action="store_true",
+                        help="members may have trained on other clips (e.g. a variant that "
+                             "also trains short clips); the merged validation side keeps only "
+                             "the files no member trained on")
     args = parser.parse_args()
     if len(args.checkpoints) < 2:
         parser.error("give at least two checkpoints")
     if args.out.resolve() in {p.resolve() for p in args.checkpoints}:
         parser.error("--out must differ from the inputs (inputs are never overwritten)")
-    state = merged_state(args.checkpoints)
+    state = merged_state(args.checkpoints, args.any_split)
     save_checkpoint(args.out, state)
     print(json.dumps({"out": str(args.out), "members": state["members"]}))
 
