@@ -175,11 +175,13 @@ def test_config_errors_exit_2_before_any_decoding(synth_corpus, tmp_path, capsys
     assert not (tmp_path / "run").exists()
 
 
-def test_seeded_runs_agree(synth_corpus, fs_data, tmp_path):
-    cfg = load(REAL_YAML, SMALL + [f"data.cache_dir={tmp_path}", "train.epochs=1"])
+@pytest.mark.parametrize("extra", [[], ["data.multiway.speed=0.1"]], ids=["plain", "speed"])
+def test_seeded_runs_agree(synth_corpus, fs_data, tmp_path, extra):
+    cfg = load(REAL_YAML, SMALL + [f"data.cache_dir={tmp_path}", "train.epochs=1"] + extra)
     runs = [api.train(synth_corpus, tmp_path / name, cfg, data=fs_data) for name in "ab"]
     a, b = (load_checkpoint(r.last_checkpoint)["model"] for r in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert math.isfinite(runs[0].epochs[0].train_loss)
     assert np.isclose(runs[0].epochs[0].train_loss, runs[1].epochs[0].train_loss, rtol=0, atol=0)
 
 
