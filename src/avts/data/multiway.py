@@ -97,10 +97,7 @@ def cut_item_at_speed(frames: np.ndarray, audio: np.ndarray, f0: int, spec: Mult
     # frame centres of the output on the clip's time axis, then back to fractional indices
     t_video = np.arange(spec.video_frames) - spec.margin + f0 + 0.5
     src = np.clip(centre + speed * (t_video - (f0 + spec.n_frames / 2)) - 0.5, 0, len(frames) - 1)
-    lo = np.floor(src).astype(np.int64)
-    hi = np.minimum(lo + 1, len(frames) - 1)
-    w = (src - lo).reshape((-1,) + (1,) * (frames.ndim - 1))
-    video = np.rint((1 - w) * frames[lo] + w * frames[hi]).astype(np.uint8)
+    video = np.rint(_lerp(frames, src)).astype(np.uint8)
     first = (f0 - spec.max_shift - spec.margin) * spf
     t_audio = (first + np.arange(spec.audio_frames * spf) + 0.5) / spf
     src_audio = (centre + speed * (t_audio - (f0 + spec.n_frames / 2))) * spf - 0.5
@@ -108,13 +105,13 @@ def cut_item_at_speed(frames: np.ndarray, audio: np.ndarray, f0: int, spec: Mult
 
 
 def _lerp(x: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``x`` linearly interpolated at fractional indices ``at``, zero outside (``np.interp``
-    without building an index array as long as the whole track)."""
+    """``x`` linearly interpolated along its first axis at fractional indices ``at``, zero
+    outside (``np.interp`` without building an index array as long as the whole track)."""
     lo = np.floor(at).astype(np.int64)
-    w = at - lo
-    last = len(x) - 1
-    a = np.where(lo >= 0, x[np.clip(lo, 0, last)], 0.0)
-    b = np.where(lo + 1 <= last, x[np.clip(lo + 1, 0, last)], 0.0)
+    along = (-1,) + (1,) * (x.ndim - 1)  # per-index values broadcast over the other axes
+    w, last = (at - lo).reshape(along), len(x) - 1
+    a = np.where((lo >= 0).reshape(along), x[np.clip(lo, 0, last)], 0.0)
+    b = np.where((lo + 1 <= last).reshape(along), x[np.clip(lo + 1, 0, last)], 0.0)
     return (1.0 - w) * a + w * b
 
 
