@@ -207,6 +207,9 @@ class DataConfig:
     # A folder of videos added to the training side only: never split, never validated on
     # (e.g. `avts synth` videos trained beside real ones, so that what they teach is kept).
     train_extra: str | None = None
+    # Known offsets of training files, undone when they are read (avts.data.offsets): a CSV
+    # "file,offset_ms" or an `avts scan` .jsonl output; positive: audio late. Unlisted: 0.
+    known_offsets: str | None = None
 
     def validate(self, prefix: str = "data", check_files: bool = True) -> None:
         self.clip.validate(f"{prefix}.clip")
@@ -225,6 +228,9 @@ class DataConfig:
             _at_least(f"{prefix}.split_seed", self.split_seed, 0)
         if self.train_extra is not None:
             _check_folder(f"{prefix}.train_extra", self.train_extra, check_files)
+        if self.known_offsets is not None:
+            _check_file(f"{prefix}.known_offsets", self.known_offsets, check_files,
+                        "a CSV 'file,offset_ms' or an `avts scan` .jsonl output")
 
 
 @dataclass(frozen=True)
@@ -588,6 +594,13 @@ def _check_folder(key: str, folder: str, check_files: bool) -> None:
         _fail(key, "null or a folder of videos", folder)
     if check_files and not Path(folder).expanduser().is_dir():
         raise ConfigError(f"{key}: folder {folder} not found")
+
+
+def _check_file(key: str, path: str, check_files: bool, what: str) -> None:
+    if not path:
+        _fail(key, f"null or the path of {what}", path)
+    if check_files and not Path(path).expanduser().is_file():
+        raise ConfigError(f"{key}: file {path} not found ({what})")
 
 
 def _check_group_by(key: str, group_by: str, check_files: bool) -> None:

@@ -47,31 +47,37 @@ class ClipStore:
         sr_hz: int,
         preload: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        audio_delays: Sequence[float] | None = None,
     ) -> None:
+        """``audio_delays``: each file's known offset in seconds (positive: audio late;
+        ``avts.data.offsets``), undone by reading its audio that much later."""
         self.clip = clip
         self.sr_hz = sr_hz
         self.preload = preload
         self.failed: list[SkippedFile] = []
         self._tracks: list[_Track] = []
+        delays = list(audio_delays) if audio_delays is not None else [0.0] * len(videos)
         kept: list[MediaInfo] = []
-        for i, info in enumerate(videos):
+        self._delays: list[float] = []
+        for i, (info, delay) in enumerate(zip(videos, delays, strict=True)):
             if preload:
                 try:
-                    self._tracks.append(self._decode_track(info))
+                    self._tracks.append(self._decode_track(info, delay))
                 except AvtsError as err:
                     log.warning("skipping %s: %s", info.path, err)
                     self.failed.append(SkippedFile(info.path, str(err)))
                     continue
             kept.append(info)
+            self._delays.append(delay)
             if progress is not None:
                 progress(i + 1, len(videos))
         self.videos = kept
 
-    def _decode_track(self, info: MediaInfo) -> _Track:
+    def _decode_track(self, info: MediaInfo, delay_s: float) -> _Track:
         start_s = info.start_s
         size_hw = (self.clip.height, self.clip.width)
         frames = read_video(info.path, start_s, info.duration_s, self.clip.fps, size_hw)
-        audio = read_audio(info.path, start_s, info.duration_s, self.sr_hz)
+        audio = read_audio(info.path, start_s + delay_s, info.duration_s, self.sr_hz)
         return _Track(start_s, frames, audio)
 
     @property
@@ -101,7 +107,8 @@ class ClipStore:
         n = round(self.clip.duration_s * self.sr_hz)
         if not self.preload:
             info = self.videos[index]
-            return read_audio(info.path, start_s, self.clip.duration_s, self.sr_hz)
+            return read_audio(info.path, start_s + self._delays[index], self.clip.duration_s,
+                              self.sr_hz)
         track = self._tracks[index]
         k0 = round((start_s - track.start_s) * self.sr_hz)
         return sample_window(track.audio, k0, n)[0]

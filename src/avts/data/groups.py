@@ -9,13 +9,13 @@ each their own group, with a warning.
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from avts.config import is_group_csv
+from avts.data.tables import read_columns
 from avts.errors import ConfigError
 from avts.types import MediaInfo
 
@@ -26,21 +26,9 @@ GroupFn = Callable[[MediaInfo], str]
 
 def read_group_csv(path: str | Path) -> dict[str, str]:
     """``file -> group`` from a CSV with the header ``file,group``; a bad file is a ConfigError."""
-    try:
-        with open(Path(path).expanduser(), newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise ConfigError(f"data.group_by: cannot read group file {path}: {err}") from err
-    header = [h.strip().lower() for h in rows[0]] if rows else []
-    if "file" not in header or "group" not in header:
-        raise ConfigError(f"data.group_by: {path} must be a CSV with the header 'file,group'; "
-                          f"got {','.join(header) or 'an empty file'}")
-    i_file, i_group = header.index("file"), header.index("group")
     table: dict[str, str] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue  # blank line
-        name, group = _cell(row, i_file), _cell(row, i_group)
+    for line, (name, group) in read_columns(path, ("file", "group"), "data.group_by",
+                                            "a CSV with the header 'file,group'"):
         if not name or not group:
             raise ConfigError(f"data.group_by: {path} line {line}: empty file or group")
         name = Path(name).as_posix().removeprefix("./")
@@ -48,10 +36,6 @@ def read_group_csv(path: str | Path) -> dict[str, str]:
             raise ConfigError(f"data.group_by: {path} line {line}: {name} is listed in groups "
                               f"{table[name]!r} and {group!r}")
     return table
-
-
-def _cell(row: list[str], i: int) -> str:
-    return row[i].strip() if i < len(row) else ""
 
 
 def _regex_group(pattern: re.Pattern[str], name: str) -> str | None:

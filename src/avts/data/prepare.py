@@ -6,6 +6,7 @@ setting or a folder that cannot work fails in seconds, before any file is decode
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from avts.data.corpus import (
 )
 from avts.data.groups import group_fn
 from avts.data.multiway import MultiwaySpec, min_clip_frames
+from avts.data.offsets import audio_delays, read_known_offsets
 from avts.data.pairs import min_duration_for
 from avts.errors import DatasetError
 from avts.types import MediaInfo, SkippedFile
@@ -30,6 +32,8 @@ if TYPE_CHECKING:  # the dataset needs torch; it is imported when data is really
     from avts.data.regionstore import RegionStore
 
     Store = ClipStore | RegionStore
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
 StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -92,20 +96,22 @@ def index_for(root: str | Path, cfg: Config, progress: Progress | None = None,
                         progress=progress, remedy=too_short_remedy(cfg, training))
 
 
-def load_store(videos: Sequence[MediaInfo], cfg: Config, progress: Progress | None = None
-               ) -> Store:
+def load_store(videos: Sequence[MediaInfo], cfg: Config, progress: Progress | None = None,
+               audio_delays: Sequence[float] | None = None) -> Store:
     """Decode (with ``data.preload``) the videos at the clip size and audio rate of ``cfg``;
-    for ``model.kind: framesync``, the grey region crops (``train.num_workers`` threads)."""
+    for ``model.kind: framesync``, the grey region crops (``train.num_workers`` threads).
+    ``audio_delays``: known offsets to undo (seconds, one per video; training only)."""
     from avts.data.dataset import ClipStore
 
     if cfg.model.kind == "framesync":
         from avts.data.regionstore import RegionStore
 
         return RegionStore(videos, cfg.data.clip, cfg.data.mel.sr_hz, cfg.data.multiway,
-                           workers=cfg.train.num_workers, progress=progress)
+                           workers=cfg.train.num_workers, progress=progress,
+                           audio_delays=audio_delays)
 
     return ClipStore(videos, cfg.data.clip, cfg.data.mel.sr_hz, preload=cfg.data.preload,
-                     progress=progress)
+                     progress=progress, audio_delays=audio_delays)
 
 
 def load_corpus(root: str | Path, cfg: Config, progress: StageProgress | None = None,
@@ -159,16 +165,34 @@ def prepare_split(root: str | Path, cfg: Config, progress: StageProgress | None 
     extra = _train_extra(cfg, progress)
     train_infos = train_infos + (extra.videos if extra else [])
     n_all = len(train_infos) + len(val_infos)
+    train_delays, val_delays = _known_delays(cfg, index.root, train_infos, val_infos)
     load = _stage(progress, "loading")
-    train = load_store(train_infos, cfg, load and (lambda done, _total: load(done, n_all)))
+    train = load_store(train_infos, cfg, load and (lambda done, _total: load(done, n_all)),
+                       train_delays)
     val = load_store(val_infos, cfg,
-                     load and (lambda done, _total: load(len(train_infos) + done, n_all)))
+                     load and (lambda done, _total: load(len(train_infos) + done, n_all)),
+                     val_delays)
     skipped = list(index.skipped) + (extra.skipped if extra else []) + train.failed + val.failed
     if min(len(train.videos), len(val.videos)) < MIN_VIDEOS_PER_SIDE:
         raise DatasetError(f"{index.root}: too few videos decode for a train/validation split "
                            f"({len(train.videos)} train, {len(val.videos)} validation; each side "
                            f"needs {MIN_VIDEOS_PER_SIDE})")
     return PreparedData(train, val, skipped)
+
+
+def _known_delays(cfg: Config, root: Path, train: Sequence[MediaInfo],
+                  val: Sequence[MediaInfo]) -> tuple[list[float], list[float]]:
+    """Each video's offset from ``data.known_offsets`` (seconds; 0 when none is known)."""
+    table = read_known_offsets(cfg.data.known_offsets) if cfg.data.known_offsets else {}
+    train_d, val_d = (audio_delays([v.path for v in side], table, root) for side in (train, val))
+    n_used, n_listed = sum(d != 0.0 for d in train_d + val_d), sum(d != 0.0 for d in table.values())
+    if n_listed and not n_used:
+        log.warning("data.known_offsets: none of its %d files with an offset is under %s (paths "
+                    "are matched whole, relative to the data folder, or by file name)",
+                    n_listed, root)
+    elif n_listed:
+        log.info("data.known_offsets: undoing the offsets of %d files", n_used)
+    return train_d, val_d
 
 
 def _train_extra(cfg: Config, progress: StageProgress | None) -> CorpusIndex | None:

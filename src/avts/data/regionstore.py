@@ -44,14 +44,17 @@ class RegionTrack:
 
 
 def decode_region_track(info: MediaInfo, fps: float, sr_hz: int,
-                        multiway: MultiwayConfig) -> RegionTrack:
-    """Decode one file (its first MAX_DECODE_S seconds) into a ``RegionTrack``."""
+                        multiway: MultiwayConfig, audio_delay_s: float = 0.0) -> RegionTrack:
+    """Decode one file (its first MAX_DECODE_S seconds) into a ``RegionTrack``; a known
+    offset ``audio_delay_s`` (positive: audio late) is undone by reading the audio that much
+    later."""
     if not info.height or not info.width:
         raise AvtsError(f"{info.path}: no frame size known")
     hw = frame_size(info.height, info.width, multiway.region_short_side)
     duration_s = min(info.duration_s, MAX_DECODE_S)
     frames = read_video(info.path, info.start_s, duration_s, fps, hw, info=info)
-    audio = read_audio(info.path, info.start_s, len(frames) / fps, sr_hz, info=info)
+    audio = read_audio(info.path, info.start_s + audio_delay_s, len(frames) / fps, sr_hz,
+                       info=info)
     box = find_region(frames, multiway.region, multiway.box_fraction)
     gray = grey_square(box.crop(frames), multiway.size + multiway.jitter)
     return RegionTrack(info.start_s, gray, audio.astype(np.float32), box)
@@ -60,11 +63,13 @@ def decode_region_track(info: MediaInfo, fps: float, sr_hz: int,
 class RegionStore:
     """Every usable file of one side, decoded up front (``data.preload`` does not apply: the
     region is found over the whole clip). Files that fail to decode are dropped and listed in
-    ``failed``; ``videos`` and ``tracks`` are the kept ones, in order."""
+    ``failed``; ``videos`` and ``tracks`` are the kept ones, in order. ``audio_delays``: each
+    file's known offset in seconds (``avts.data.offsets``), undone when it is decoded."""
 
     def __init__(self, videos: Sequence[MediaInfo], clip: ClipConfig, sr_hz: int,
                  multiway: MultiwayConfig, workers: int = 1,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None,
+                 audio_delays: Sequence[float] | None = None) -> None:
         self.fps = clip.fps
         self.sr_hz = sr_hz
         self.multiway = multiway
@@ -72,8 +77,9 @@ class RegionStore:
         self.videos: list[MediaInfo] = []
         self.tracks: list[RegionTrack] = []
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = [pool.submit(decode_region_track, info, clip.fps, sr_hz, multiway)
-                       for info in videos]
+            delays = list(audio_delays) if audio_delays is not None else [0.0] * len(videos)
+            futures = [pool.submit(decode_region_track, info, clip.fps, sr_hz, multiway, delay)
+                       for info, delay in zip(videos, delays, strict=True)]
             for i, (info, future) in enumerate(zip(videos, futures, strict=True)):
                 self._keep(info, future)
                 if progress is not None:
