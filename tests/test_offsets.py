@@ -16,7 +16,7 @@ from media_synth import (
 
 from avts.config import ClipConfig, MultiwayConfig, from_dict, load
 from avts.data.dataset import ClipStore
-from avts.data.offsets import audio_delays, read_known_offsets
+from avts.data.offsets import lookup_delays, read_known_offsets
 from avts.data.prepare import prepare_split
 from avts.data.regionstore import RegionStore
 from avts.errors import ConfigError
@@ -42,9 +42,9 @@ def _lag_s(flashes, clicks):
 
 def test_csv_and_scan_tables(tmp_path):
     csv = tmp_path / "offsets.csv"
-    csv.write_text("file,offset_ms\na.mp4,120\n./sub/b.mp4,-40.5\n\n")
+    csv.write_text("file,offset_ms\na.mp4,120\n./sub/b.mp4,-40.5\n\nbroken.mp4,\n")
     assert read_known_offsets(csv) == {"a.mp4": 0.12, "sub/b.mp4": -0.0405}
-    scan = tmp_path / "scan.jsonl"
+    scan = tmp_path / "scan.json"  # recognised by its content, not its name
     scan.write_text("\n".join(json.dumps(r) for r in [
         {"file": "/data/a.mp4", "offset_ms": 80.0, "verdict": "out-of-sync"},
         {"file": "/data/broken.mp4", "error": "no audio stream"},
@@ -54,7 +54,7 @@ def test_csv_and_scan_tables(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("file,group\na.mp4,x\n", "header 'file,offset_ms'"),
+    ("file,group\na.mp4,x\n", "the columns file and offset_ms"),
     ("file,offset_ms\na.mp4,soon\n", "line 2: offset_ms 'soon' is not a number"),
     ("file,offset_ms\na.mp4,nan\n", "is not finite"),
     ("file,offset_ms\na.mp4,10\na.mp4,20\n", "a.mp4 is listed with two offsets"),
@@ -72,7 +72,7 @@ def test_bad_scan_tables_and_missing_files(tmp_path):
     path.write_text('{"file": "a.mp4", "offset_ms": 1}\nnot json\n')
     with pytest.raises(ConfigError, match="line 2 is not JSON"):
         read_known_offsets(path)
-    path.write_text('{"offset_ms": 1}\n')
+    path.write_text('{"offset_ms": 1}\n')  # JSON lines, but not a scan's
     with pytest.raises(ConfigError, match="no 'file'"):
         read_known_offsets(path)
     with pytest.raises(ConfigError, match="cannot read"):
@@ -86,7 +86,7 @@ def test_lookup_by_path_relative_path_then_name(tmp_path):
     (root / "sub").mkdir(parents=True)
     a, b, c, d = root / "a.mp4", root / "sub" / "b.mp4", root / "sub" / "c.mp4", root / "d.mp4"
     table = {str(a): 0.1, "sub/b.mp4": 0.2, "c.mp4": 0.3, "sub/a.mp4": 9.0}
-    assert audio_delays([a, b, c, d], table, root) == [0.1, 0.2, 0.3, 0.0]
+    assert lookup_delays([a, b, c, d], table, root) == [0.1, 0.2, 0.3, 0.0]
 
 
 @pytest.fixture(scope="module")

@@ -208,7 +208,7 @@ class DataConfig:
     # (e.g. `avts synth` videos trained beside real ones, so that what they teach is kept).
     train_extra: str | None = None
     # Known offsets of training files, undone when they are read (avts.data.offsets): a CSV
-    # "file,offset_ms" or an `avts scan` .jsonl output; positive: audio late. Unlisted: 0.
+    # with columns file and offset_ms, or an `avts scan` output; positive: audio late.
     known_offsets: str | None = None
 
     def validate(self, prefix: str = "data", check_files: bool = True) -> None:
@@ -230,7 +230,7 @@ class DataConfig:
             _check_folder(f"{prefix}.train_extra", self.train_extra, check_files)
         if self.known_offsets is not None:
             _check_file(f"{prefix}.known_offsets", self.known_offsets, check_files,
-                        "a CSV 'file,offset_ms' or an `avts scan` .jsonl output")
+                        "a CSV with columns file and offset_ms, or an `avts scan` output")
 
 
 @dataclass(frozen=True)

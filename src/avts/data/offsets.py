@@ -3,11 +3,11 @@
 Footage with a measured lip-sync error is a wrong positive for every window it gives: the model
 is taught that the shifted pair is in sync. With its offset known (measured by ``avts scan``, or
 by hand), the file can train anyway: its audio is read ``offset`` later on the file's own
-timeline, so the pairs cut from it are in sync. The table is a CSV with the header
-``file,offset_ms`` or an ``avts scan`` JSON-lines output (its ``file`` and ``offset_ms``; lines
-with an error or no offset are passed over). Offsets follow ``avts sync``: positive means the
-audio is late. ``file`` is an absolute path, a path relative to the data folder, or the file
-name alone; files not listed count as in sync.
+timeline, so the pairs cut from it are in sync. The table is a CSV with the columns ``file``
+and ``offset_ms`` (others are ignored, so an ``avts scan --csv`` output works as it stands) or
+an ``avts scan`` JSON-lines output; rows with an error or no offset are passed over. Offsets
+follow ``avts sync``: positive means the audio is late. ``file`` is an absolute path, a path
+relative to the data folder, or the file name alone; files not listed count as in sync.
 """
 
 from __future__ import annotations
@@ -26,22 +26,24 @@ KEY = "data.known_offsets"
 def read_known_offsets(path: str | Path) -> dict[str, float]:
     """``file -> offset in seconds`` (positive: audio late); a bad table is a ConfigError."""
     path = Path(path).expanduser()
-    if path.suffix.lower() in (".jsonl", ".json"):
-        return _from_scan(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{KEY}: cannot read {path}: {err}") from err
+    if text.lstrip().startswith("{"):  # JSON lines, whatever the name
+        return _from_scan(text, path)
     table: dict[str, float] = {}
     for line, (name, value) in read_columns(
             path, ("file", "offset_ms"), KEY,
-            "a CSV with the header 'file,offset_ms' or an `avts scan` .jsonl output"):
+            "a CSV with the columns file and offset_ms or an `avts scan` .jsonl output"):
+        if not value:  # a file `avts scan --csv` could not measure
+            continue
         where = f"{path} line {line}"
         _add(table, name, _ms(value, where), where)
     return table
 
 
-def _from_scan(path: Path) -> dict[str, float]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{KEY}: cannot read {path}: {err}") from err
+def _from_scan(text: str, path: Path) -> dict[str, float]:
     table: dict[str, float] = {}
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -77,7 +79,7 @@ def _add(table: dict[str, float], name: str, seconds: float, where: str) -> None
         raise ConfigError(f"{KEY}: {where}: {name} is listed with two offsets")
 
 
-def audio_delays(paths: Sequence[Path], table: dict[str, float], root: Path) -> list[float]:
+def lookup_delays(paths: Sequence[Path], table: dict[str, float], root: Path) -> list[float]:
     """Each file's known offset in seconds (0 where the table has none): looked up by resolved
     path, then by path relative to ``root``, then by file name."""
     by_resolved = {Path(k).expanduser().resolve(): v for k, v in table.items()

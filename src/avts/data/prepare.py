@@ -22,7 +22,7 @@ from avts.data.corpus import (
 )
 from avts.data.groups import group_fn
 from avts.data.multiway import MultiwaySpec, min_clip_frames
-from avts.data.offsets import audio_delays, read_known_offsets
+from avts.data.offsets import lookup_delays, read_known_offsets
 from avts.data.pairs import min_duration_for
 from avts.errors import DatasetError
 from avts.types import MediaInfo, SkippedFile
@@ -184,7 +184,7 @@ def _known_delays(cfg: Config, root: Path, train: Sequence[MediaInfo],
                   val: Sequence[MediaInfo]) -> tuple[list[float], list[float]]:
     """Each video's offset from ``data.known_offsets`` (seconds; 0 when none is known)."""
     table = read_known_offsets(cfg.data.known_offsets) if cfg.data.known_offsets else {}
-    train_d, val_d = (audio_delays([v.path for v in side], table, root) for side in (train, val))
+    train_d, val_d = (lookup_delays([v.path for v in side], table, root) for side in (train, val))
     n_used, n_listed = sum(d != 0.0 for d in train_d + val_d), sum(d != 0.0 for d in table.values())
     if n_listed and not n_used:
         log.warning("data.known_offsets: none of its %d files with an offset is under %s (paths "
